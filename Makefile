@@ -1,0 +1,43 @@
+# Guild: `make run` serves the demo, `make test` runs every test. Both create .venv when missing.
+PYTHON ?= python3
+VENV   ?= .venv
+BIN    := $(VENV)/bin
+PORT   ?= 5000
+WORKERS ?= 2
+
+.PHONY: run test test-heavy lint format bench clean install
+
+$(BIN)/python:
+	$(PYTHON) -m venv $(VENV)
+	$(BIN)/python -m pip install --quiet --upgrade pip
+
+# Stamp files re-run the install whenever pyproject.toml changes.
+$(VENV)/.installed-app: pyproject.toml | $(BIN)/python
+	$(BIN)/pip install --quiet -e .
+	@touch $@
+
+$(VENV)/.installed-test: pyproject.toml | $(BIN)/python
+	$(BIN)/pip install --quiet -e '.[test]'
+	@touch $@ $(VENV)/.installed-app
+
+install: $(VENV)/.installed-app
+
+run: $(VENV)/.installed-app
+	$(BIN)/flask db upgrade
+	$(BIN)/flask seed demo --if-empty
+	exec $(BIN)/gunicorn --bind 127.0.0.1:$(PORT) --workers $(WORKERS) --access-logfile - 'wsgi:app'
+
+test: $(VENV)/.installed-test
+	$(BIN)/python -m pytest $(PYTEST_ARGS)
+
+test-heavy: $(VENV)/.installed-test
+	GUILD_HEAVY=1 $(BIN)/python -m pytest -m heavy $(PYTEST_ARGS)
+
+lint: $(VENV)/.installed-test
+	$(BIN)/ruff check .
+
+format: $(VENV)/.installed-test
+	$(BIN)/ruff format marketplace tests bench
+
+clean:
+	rm -rf $(VENV) .pytest_cache .ruff_cache

@@ -1,0 +1,126 @@
+"""Guild: a local collaboration marketplace where small firms win tenders together."""
+
+import logging
+import os
+import secrets
+from pathlib import Path
+
+from flask import Flask
+from werkzeug.middleware.proxy_fix import ProxyFix
+
+from marketplace.config import Defaults
+
+ROOT = Path(__file__).resolve().parent.parent
+
+
+class ConfigurationError(RuntimeError):
+    """The app refuses to start with an unsafe or incomplete configuration."""
+
+
+def create_app(test_config: dict | None = None) -> Flask:
+    app = Flask(
+        __name__,
+        instance_path=os.environ.get("GUILD_INSTANCE_PATH") or str(ROOT / "instance"),
+        template_folder=str(ROOT / "templates"),
+        static_folder=str(ROOT / "static"),
+        instance_relative_config=True,
+    )
+    _load_config(app, test_config)
+    _configure_logging(app)
+
+    if app.config["PROXY_FIX_X_FOR"]:
+        app.wsgi_app = ProxyFix(app.wsgi_app, x_for=app.config["PROXY_FIX_X_FOR"], x_proto=1)
+
+    from marketplace import database, errors, extensions, security, templating
+
+    extensions.init_app(app)
+    database.init_app(app)
+    security.init_app(app)
+    errors.init_app(app)
+    templating.init_app(app)
+
+    from marketplace import mail
+
+    mail.init_app(app)
+
+    from marketplace.admin import bp as admin_bp
+    from marketplace.auth import bp as auth_bp
+    from marketplace.main import bp as main_bp
+    from marketplace.orgs import bp as orgs_bp
+
+    app.register_blueprint(main_bp)
+    app.register_blueprint(auth_bp)
+    app.register_blueprint(orgs_bp)
+    app.register_blueprint(admin_bp)
+
+    from marketplace import cli
+
+    cli.init_app(app)
+    return app
+
+
+def _load_config(app: Flask, test_config: dict | None) -> None:
+    app.config.from_object(Defaults)
+    app.config.from_pyfile("config.py", silent=True)
+    for name in ("DATABASE_URL", "SECRET_KEY", "REDIS_URL", "GUILD_ENV", "MAIL_SERVER",
+                 "DEMO_PASSWORD"):
+        if os.environ.get(name):
+            app.config[name] = os.environ[name]
+    app.config.from_prefixed_env()
+    if test_config:
+        app.config.update(test_config)
+
+    if app.config.get("DATABASE_URL") and not (test_config or {}).get("SQLALCHEMY_DATABASE_URI"):
+        app.config["SQLALCHEMY_DATABASE_URI"] = _normalise_db_url(app.config["DATABASE_URL"])
+    Path(app.instance_path).mkdir(parents=True, exist_ok=True)
+    if not app.config["SQLALCHEMY_DATABASE_URI"]:
+        app.config["SQLALCHEMY_DATABASE_URI"] = f"sqlite:///{Path(app.instance_path) / 'guild.sqlite'}"
+    app.config.setdefault("SEARCH_INDEX_DIR", None)
+    app.config["SEARCH_INDEX_DIR"] = app.config["SEARCH_INDEX_DIR"] or str(
+        Path(app.instance_path) / "search-index")
+    app.config["UPLOAD_DIR"] = app.config["UPLOAD_DIR"] or str(Path(app.instance_path) / "uploads")
+    if not app.config["RATELIMIT_STORAGE_URI"]:
+        app.config["RATELIMIT_STORAGE_URI"] = app.config["REDIS_URL"] or "memory://"
+
+    production = app.config["GUILD_ENV"] == "production"
+    if production:
+        if not app.config.get("SECRET_KEY"):
+            raise ConfigurationError("SECRET_KEY must be set in the environment in production.")
+        app.config.update(SESSION_COOKIE_SECURE=True, REMEMBER_COOKIE_SECURE=True)
+        app.config["PREFERRED_URL_SCHEME"] = "https"
+    elif not app.config.get("SECRET_KEY"):
+        app.config["SECRET_KEY"] = _local_secret_key(Path(app.instance_path))
+
+
+def _normalise_db_url(url: str) -> str:
+    # Heroku-style URLs say postgres://; SQLAlchemy wants a dialect+driver.
+    for prefix in ("postgres://", "postgresql://"):
+        if url.startswith(prefix):
+            return "postgresql+psycopg://" + url[len(prefix):]
+    return url
+
+
+def _local_secret_key(instance: Path) -> str:
+    """A per-install key kept in the instance folder, for development and the demo only."""
+    path = instance / "secret_key"
+    if not path.exists():
+        # Several gunicorn workers may start at once: write aside, then link, so that
+        # exactly one key wins and nobody reads a half-written file.
+        tmp = instance / f".secret_key.{os.getpid()}"
+        fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
+        with os.fdopen(fd, "w") as f:
+            f.write(secrets.token_hex(32))
+        try:
+            os.link(tmp, path)
+        except FileExistsError:
+            pass
+        finally:
+            tmp.unlink()
+    return path.read_text().strip()
+
+
+def _configure_logging(app: Flask) -> None:
+    from marketplace.logging_utils import configure
+
+    configure(app)
+    logging.getLogger("marketplace").setLevel(app.config.get("LOG_LEVEL", "INFO"))

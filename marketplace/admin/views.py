@@ -1,0 +1,120 @@
+from flask import abort, flash, redirect, render_template, request, url_for
+from flask_login import current_user, login_required
+from sqlalchemy import func, or_, select
+
+from marketplace.admin import bp, services
+from marketplace.clock import now
+from marketplace.errors import DomainError
+from marketplace.extensions import db
+from marketplace.forms import EmptyForm
+from marketplace.logging_utils import log_security_event
+from marketplace.models import EmailMessage, Organisation, User
+from marketplace.permissions import is_site_admin
+
+PAGE_SIZE = 50
+
+
+@bp.before_request
+@login_required
+def _site_admins_only():
+    if not is_site_admin(current_user):
+        log_security_event("access_denied", actor=current_user, reason="admin area")
+        abort(403)
+
+
+def _search_term() -> str:
+    return (request.args.get("q") or "").strip()[:100]
+
+
+@bp.route("/")
+def index():
+    counts = {
+        "users": db.session.scalar(select(func.count(User.id))),
+        "organisations": db.session.scalar(select(func.count(Organisation.id))),
+        "mail": db.session.scalar(select(func.count(EmailMessage.id))),
+    }
+    return render_template("admin/index.html", counts=counts)
+
+
+@bp.route("/users")
+def users():
+    q = _search_term()
+    query = select(User).order_by(User.created_at.desc())
+    if q:
+        like = f"%{q.lower()}%"
+        query = query.where(or_(User.email.like(like), func.lower(User.display_name).like(like)))
+    page = db.paginate(query, per_page=PAGE_SIZE, max_per_page=PAGE_SIZE)
+    return render_template("admin/users.html", page=page, q=q, form=EmptyForm())
+
+
+def _load_user(user_id: int) -> User:
+    return db.get_or_404(User, user_id)
+
+
+@bp.route("/users/<int:user_id>/suspend", methods=["POST"])
+def suspend(user_id: int):
+    target = _load_user(user_id)
+    if not EmptyForm().validate_on_submit():
+        abort(400)
+    try:
+        services.suspend_user(current_user, target, now())
+    except DomainError as exc:
+        db.session.rollback()
+        flash(exc.message, "error")
+    else:
+        db.session.commit()
+        log_security_event("account_suspended", actor=current_user, target=f"user:{target.id}")
+        flash(f"{target.email} is suspended and logged out everywhere.", "success")
+    return redirect(url_for("admin.users"))
+
+
+@bp.route("/users/<int:user_id>/reinstate", methods=["POST"])
+def reinstate(user_id: int):
+    target = _load_user(user_id)
+    if not EmptyForm().validate_on_submit():
+        abort(400)
+    try:
+        services.reinstate_user(current_user, target)
+    except DomainError as exc:
+        db.session.rollback()
+        flash(exc.message, "error")
+    else:
+        db.session.commit()
+        log_security_event("account_reinstated", actor=current_user, target=f"user:{target.id}")
+        flash(f"{target.email} is reinstated.", "success")
+    return redirect(url_for("admin.users"))
+
+
+@bp.route("/organisations")
+def organisations():
+    q = _search_term()
+    query = select(Organisation).order_by(Organisation.name)
+    if q:
+        query = query.where(func.lower(Organisation.name).like(f"%{q.lower()}%"))
+    page = db.paginate(query, per_page=PAGE_SIZE, max_per_page=PAGE_SIZE)
+    return render_template("admin/organisations.html", page=page, q=q, form=EmptyForm())
+
+
+@bp.route("/organisations/<int:org_id>/<any(hide, show):action>", methods=["POST"])
+def moderate_organisation(org_id: int, action: str):
+    org = db.get_or_404(Organisation, org_id)
+    if not EmptyForm().validate_on_submit():
+        abort(400)
+    services.set_organisation_hidden(current_user, org, action == "hide", now())
+    db.session.commit()
+    log_security_event(f"organisation_{action}", actor=current_user, target=f"org:{org.id}")
+    flash(f"{org.name} is {'hidden' if action == 'hide' else 'visible again'}.", "success")
+    return redirect(url_for("admin.organisations"))
+
+
+@bp.route("/mail")
+def mail_outbox():
+    page = db.paginate(select(EmailMessage).order_by(EmailMessage.id.desc()),
+                       per_page=PAGE_SIZE, max_per_page=PAGE_SIZE)
+    return render_template("admin/mail.html", page=page)
+
+
+@bp.route("/mail/<int:message_id>")
+def mail_message(message_id: int):
+    message = db.get_or_404(EmailMessage, message_id)
+    return render_template("admin/mail_message.html", message=message)

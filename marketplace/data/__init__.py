@@ -1,0 +1,1 @@
+"""Static reference data shipped with Guild (no Flask imports here)."""

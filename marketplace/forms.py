@@ -1,0 +1,33 @@
+"""Form pieces shared by every blueprint."""
+
+from flask_wtf import FlaskForm
+from wtforms import SubmitField
+
+
+def strip(value):
+    return value.strip() if isinstance(value, str) else value
+
+
+def reject_control_chars(form, field):
+    """Control characters (NUL and friends) are never meaningful in a one-line field."""
+    from wtforms.validators import ValidationError
+
+    value = field.data
+    if isinstance(value, str) and any(ord(c) < 32 or ord(c) == 127 for c in value):
+        raise ValidationError("Please remove control characters.")
+
+
+def reject_control_chars_multiline(form, field):
+    from wtforms.validators import ValidationError
+
+    value = field.data
+    if isinstance(value, str) and any(
+        (ord(c) < 32 and c not in "\n\r\t") or ord(c) == 127 for c in value
+    ):
+        raise ValidationError("Please remove control characters.")
+
+
+class EmptyForm(FlaskForm):
+    """For buttons that change state: carries only the CSRF token."""
+
+    submit = SubmitField("Submit")

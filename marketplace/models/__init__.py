@@ -1,0 +1,38 @@
+"""All models, one module per aggregate. Importing this package registers every table."""
+
+from marketplace.models.base import Base, UTCDateTime, utcnow
+from marketplace.models.mail import EmailMessage, MailStatus
+from marketplace.models.organisation import Membership, OrgInvitation, Organisation, OrgRole
+from marketplace.models.profile import (
+    Certification,
+    CpvCode,
+    Profile,
+    ProfileCapability,
+    ProfileCpvCode,
+    SizeBand,
+)
+from marketplace.models.tender import Tender, TenderCpvCode, TenderStatus
+from marketplace.models.user import PasswordResetToken, User
+
+__all__ = [
+    "Base",
+    "Certification",
+    "CpvCode",
+    "EmailMessage",
+    "MailStatus",
+    "Membership",
+    "OrgInvitation",
+    "OrgRole",
+    "Organisation",
+    "PasswordResetToken",
+    "Profile",
+    "ProfileCapability",
+    "ProfileCpvCode",
+    "SizeBand",
+    "Tender",
+    "TenderCpvCode",
+    "TenderStatus",
+    "UTCDateTime",
+    "User",
+    "utcnow",
+]

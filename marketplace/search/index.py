@@ -1,0 +1,205 @@
+"""Opening, building and updating the Whoosh index.
+
+Layout on disk (``path`` is the configured index folder)::
+
+    path/
+      current -> gen-20250101T120000-1234-ab12   (symlink, swapped atomically)
+      gen-20250101T120000-1234-ab12/              (a complete Whoosh index)
+      gen-...                                     (the previous generation)
+
+``build_index(path, documents)`` writes a complete index into a fresh
+``gen-*`` sibling folder and then replaces the ``current`` symlink with
+``os.replace`` (an atomic rename).  A reader opening during a build sees the
+old index, a reader opening after the swap the new one; nobody sees a half
+index.  The previous generation is kept (readers may still have it open) and
+older ones are removed.
+
+``open_index(path)`` resolves ``current`` once and opens that generation with
+``FileStorage(..., supports_mmap=False)`` (mmap makes every searcher copy the
+index onto the heap).  It also opens a plain Whoosh folder without the
+``current`` layout.
+
+``apply_batch(ix, upserts, deletes)`` applies many changes in ONE commit
+(one commit = one new segment, 70-80 ms at 100k docs, so batch outbox rows).
+Only one process may write an index at a time (the outbox indexer); writing
+blocks for at most ``timeout`` seconds on Whoosh's lock.
+
+Threads: a ``Searcher`` is NOT thread-safe.  Open one searcher per thread
+(``with ix.searcher() as s: ...``) or per request; the ``Index`` object
+itself may be shared.  After ``build_index`` swaps, long-lived processes
+should call :func:`refresh` (or reopen) to pick up the new generation.
+
+A rebuild does not see batches applied to the old generation while it ran:
+the indexer should note its outbox position before the rebuild and re-apply
+rows from there after the swap (``update_document`` makes that idempotent).
+"""
+
+from __future__ import annotations
+
+import contextlib
+import os
+import shutil
+import time
+import uuid
+from collections.abc import Callable, Iterable
+
+from whoosh import index as whoosh_index
+from whoosh.filedb.filestore import FileStorage
+
+from marketplace.search.schema import build_schema
+
+CURRENT = "current"
+GEN_PREFIX = "gen-"
+INDEX_NAME = "MAIN"
+
+
+def _storage(folder: str) -> FileStorage:
+    return FileStorage(folder, supports_mmap=False)
+
+
+def current_generation(path: str) -> str | None:
+    """Folder of the live generation, or ``None`` when there is no index."""
+    link = os.path.join(path, CURRENT)
+    if os.path.islink(link) or os.path.isdir(link):
+        return os.path.realpath(link)
+    if os.path.isdir(path) and whoosh_index.exists(_storage(path), indexname=INDEX_NAME):
+        return path
+    return None
+
+
+def exists(path: str) -> bool:
+    """True when ``path`` holds a usable index."""
+    gen = current_generation(path)
+    return bool(gen) and whoosh_index.exists(_storage(gen), indexname=INDEX_NAME)
+
+
+def open_index(path: str):
+    """Open the live generation under ``path`` (read and write)."""
+    gen = current_generation(path)
+    if gen is None:
+        raise FileNotFoundError(f"no search index in {path}")
+    ix = _storage(gen).open_index(indexname=INDEX_NAME)
+    ix.guild_generation = gen
+    return ix
+
+
+def create_empty(path: str):
+    """Create an empty index (for tests and first start) and return it open."""
+    build_index(path, ())
+    return open_index(path)
+
+
+def refresh(ix, path: str):
+    """Return ``ix`` if still live, else the newly swapped-in index."""
+    gen = current_generation(path)
+    if gen and gen != getattr(ix, "guild_generation", None):
+        return open_index(path)
+    return ix
+
+
+def build_index(path: str, documents: Iterable[dict],
+                progress: Callable[[int], None] | None = None, *,
+                procs: int | None = None, limitmb: int = 128,
+                keep_previous: bool = True) -> str:
+    """Build a full index from ``documents`` and swap it in atomically.
+
+    ``documents`` yields dicts from :mod:`marketplace.search.documents`.
+    ``progress(n)`` is called every 1000 documents and at the end.
+    ``procs`` defaults to ``min(2, cpu count)``; with more than one process
+    the writer is multisegment (one segment per process, no final merge).
+    ``limitmb`` is per process.  Returns the new generation's folder.
+    """
+    os.makedirs(path, exist_ok=True)
+    stamp = time.strftime("%Y%m%dT%H%M%S")
+    gen_name = f"{GEN_PREFIX}{stamp}-{os.getpid()}-{uuid.uuid4().hex[:6]}"
+    gen = os.path.join(path, gen_name)
+    os.makedirs(gen)
+    if procs is None:
+        procs = max(1, min(2, os.cpu_count() or 1))
+    try:
+        ix = _storage(gen).create_index(build_schema(), indexname=INDEX_NAME)
+        if procs > 1:
+            writer = ix.writer(procs=procs, multisegment=True, limitmb=limitmb)
+        else:
+            writer = ix.writer(limitmb=limitmb)
+        n = 0
+        try:
+            for doc in documents:
+                writer.add_document(**doc)
+                n += 1
+                if progress and n % 1000 == 0:
+                    progress(n)
+        except BaseException:
+            writer.cancel()
+            raise
+        writer.commit()
+        ix.close()
+        if progress:
+            progress(n)
+        _swap(path, gen_name)
+    except BaseException:
+        shutil.rmtree(gen, ignore_errors=True)
+        raise
+    _cleanup(path, keep={gen_name}, keep_previous=keep_previous)
+    return gen
+
+
+def _swap(path: str, gen_name: str) -> None:
+    link = os.path.join(path, CURRENT)
+    tmp = os.path.join(path, f".{CURRENT}.{uuid.uuid4().hex}")
+    os.symlink(gen_name, tmp)  # relative target: the folder can be moved
+    os.replace(tmp, link)
+
+
+def _cleanup(path: str, keep: set[str], keep_previous: bool) -> None:
+    gens = sorted(
+        (e for e in os.listdir(path) if e.startswith(GEN_PREFIX) and e not in keep),
+        key=lambda e: os.path.getmtime(os.path.join(path, e)),
+    )
+    if keep_previous and gens:
+        gens = gens[:-1]
+    for e in gens:
+        shutil.rmtree(os.path.join(path, e), ignore_errors=True)
+
+
+def apply_batch(ix, upserts: Iterable[dict] = (), deletes: Iterable[str] = (), *,
+                timeout: float = 10.0, check_versions: bool = True) -> dict:
+    """Apply upserts and deletions in ONE commit.
+
+    ``upserts`` are documents (their ``doc_id`` is the unique key, so an
+    existing document with the same id is replaced); ``deletes`` are doc ids.
+    Within a batch the last upsert of an id wins and an id that is also in
+    ``deletes`` ends deleted.  With ``check_versions`` an upsert whose
+    ``version`` is lower than the indexed one is skipped (a late, stale row).
+    Returns counts: ``{"upserted", "deleted", "stale", "commits"}``.
+    """
+    latest: dict[str, dict] = {}
+    for doc in upserts:
+        latest[doc["doc_id"]] = doc
+    dels = list(dict.fromkeys(deletes))
+    for d in dels:
+        latest.pop(d, None)
+    stats = {"upserted": 0, "deleted": 0, "stale": 0, "commits": 0}
+    if not latest and not dels:
+        return stats
+    writer = ix.writer(timeout=timeout)
+    try:
+        if check_versions and latest:
+            with ix.searcher() as s:
+                for key in list(latest):
+                    old = s.document(doc_id=key)
+                    if old and int(old.get("version") or 0) > int(latest[key].get("version") or 0):
+                        del latest[key]
+                        stats["stale"] += 1
+        for doc in latest.values():
+            writer.update_document(**doc)
+            stats["upserted"] += 1
+        for key in dels:
+            stats["deleted"] += writer.delete_by_term("doc_id", key)
+    except BaseException:
+        with contextlib.suppress(Exception):
+            writer.cancel()
+        raise
+    writer.commit()
+    stats["commits"] = 1
+    return stats

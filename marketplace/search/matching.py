@@ -1,0 +1,524 @@
+"""THE scorer: tender -> organisations/alliances, and organisation -> tenders.
+
+Both directions use the same components and the same formula (documented in
+``docs/matching.md``)::
+
+    score = W_TEXT  * text      (BM25F of the tender's key terms, / best hit)
+          + W_CPV   * cpv       (CPV overlap along the hierarchy, 0..1)
+          + W_CERT  * cert      (share of required certifications covered)
+          + W_GEO   * geo       (inside the service radius 0..1, outside < 0)
+          + W_TRACK * track     (confirmed projects, log-scaled, 0..1)
+
+* **text**: key terms of the tender (title counted twice, description once,
+  required capabilities twice) chosen by tf-idf against the index's own
+  document frequencies (at most ``key_terms`` terms; terms unknown to the
+  index or in more than ``max_df_share`` of documents are dropped); one OR
+  query over the boosted fields (``schema.TEXT_FIELD_BOOSTS``), BM25F.
+* **cpv**: a weight ``P[prefix]`` per division (2 digits), group (3) and class
+  (4) of the tender.  Known codes give weight 1 to each of their prefixes.
+  A tender without codes gets *inferred* weights: a mix of the codes of the
+  best text matches in the index (pseudo-relevance feedback) and the codes
+  whose CPV labels match the text (:mod:`cpv_infer`).  A firm code's value is
+  ``(4*P[class] + 2*P[group] + 1*P[division]) / 7`` -- the expected graded
+  gain of the match (class 7, group 3, division 1), scaled to 1 -- and the
+  firm's score is the best of its codes.  So with known codes a class match
+  is worth 1, a group match 3/7, a division match 1/7.
+* **cert**: covered / required certifications (1 when none is required).
+* **geo**: haversine distance from the tender's place to the firm's nearest
+  place; inside the service radius ``1 - 0.5 * d / radius``; outside it
+  ``-min(1, (d - radius) / max(radius, 25 km))``; unknown places 0.
+* **track**: ``min(1, log(1 + n) / log(11))`` for n confirmed projects.
+
+Every :class:`Match` carries :class:`Reasons`: the matched key terms (in the
+tender's own words), the overlapping CPV codes with the level of overlap
+(class > group > division) and whether the tender's codes were inferred, the
+certifications covered and missing, the distance and whether it is within
+the firm's radius, and the track record.
+
+Candidates come from two capped searches (so cost does not grow with the
+index): the key-term OR query (``candidate_limit`` best) and a CPV term
+query on the tender's class/group prefixes.  Everything else is computed on
+those candidates from stored fields.
+
+Public API: :func:`match_tender`, :func:`tenders_for`, :class:`Match`,
+:class:`Reasons`, :class:`Weights`, :func:`haversine_km`,
+:func:`tender_profile` (key terms and CPV weights, for inspection).
+
+A searcher is not thread-safe: pass one per thread.
+"""
+
+from __future__ import annotations
+
+import math
+import weakref
+from collections import Counter, defaultdict
+from dataclasses import asdict, dataclass, field
+
+from whoosh import scoring
+from whoosh.query import Or, Term
+from whoosh.searching import Searcher
+
+from marketplace.search import cpv, cpv_infer
+from marketplace.search.analysis import english_analyzer
+from marketplace.search.documents import normalise_cert, normalise_requirements
+from marketplace.search.schema import TEXT_FIELD_BOOSTS
+
+LEVEL_VALUE = {4: 4.0, 3: 2.0, 2: 1.0}
+LEVEL_NAME = {4: "class", 3: "group", 2: "division"}
+LEVEL_NORM = sum(LEVEL_VALUE.values())
+
+
+@dataclass(frozen=True)
+class Weights:
+    """Weights of the score components and knobs of the candidate search."""
+
+    text: float = 0.40
+    cpv: float = 0.45
+    cert: float = 0.10
+    geo: float = 0.10
+    track: float = 0.05
+    key_terms: int = 10
+    max_df_share: float = 0.5
+    title_weight: float = 2.0
+    prf_docs: int = 10
+    prf_share: float = 0.7  # inferred CPV: share of the index's own evidence
+    label_codes: int = 8
+    min_prefix_weight: float = 0.15  # CPV prefixes used to fetch candidates
+    bm25_b: float = 0.75
+    bm25_k1: float = 1.2
+    query_idf_power: float = 0.0  # 0: query term boost from tf only (BM25 has idf)
+    title_boost: float = 0.3  # firm names are weak evidence of what a firm does
+    expand_terms: int = 0  # pseudo-relevance feedback: terms added from top docs
+    expand_docs: int = 8
+    expand_weight: float = 0.3
+
+
+DEFAULT_WEIGHTS = Weights()
+
+
+@dataclass
+class CpvOverlap:
+    code: str  # the firm's (or tender's, in tenders_for) 8-digit code
+    prefix: str  # deepest shared prefix
+    level: str  # "class" | "group" | "division"
+    label: str  # label of the shared prefix
+    weight: float  # the tender's weight on that prefix (1.0 when known)
+
+
+@dataclass
+class Reasons:
+    terms: list[str] = field(default_factory=list)
+    cpv: list[CpvOverlap] = field(default_factory=list)
+    cpv_inferred: bool = False
+    certifications_covered: list[str] = field(default_factory=list)
+    certifications_missing: list[str] = field(default_factory=list)
+    distance_km: float | None = None
+    within_radius: bool | None = None
+    radius_km: float | None = None
+    track_record: int = 0
+
+    @property
+    def best_cpv_level(self) -> str | None:
+        return self.cpv[0].level if self.cpv else None
+
+
+@dataclass
+class Match:
+    doc_id: str
+    kind: str
+    title: str
+    score: float
+    components: dict[str, float]
+    reasons: Reasons
+
+    def to_dict(self) -> dict:
+        return asdict(self)
+
+
+@dataclass
+class KeyTerm:
+    term: str  # stemmed index term
+    word: str  # first surface form in the source text
+    weight: float
+    df: int
+
+
+@dataclass
+class Profile:
+    """What one side of a match brings: key terms, CPV weights, certs, place."""
+
+    key_terms: list[KeyTerm]
+    cpv_weights: dict[str, float]
+    cpv_inferred: bool
+    certs_required: list[str]
+    place: tuple[float, float] | None
+
+
+# ---------------------------------------------------------------- helpers
+
+def haversine_km(lat1: float, lon1: float, lat2: float, lon2: float) -> float:
+    """Great-circle distance in km."""
+    p1, p2 = math.radians(lat1), math.radians(lat2)
+    dp, dl = p2 - p1, math.radians(lon2 - lon1)
+    a = math.sin(dp / 2) ** 2 + math.cos(p1) * math.cos(p2) * math.sin(dl / 2) ** 2
+    return 2 * 6371.0088 * math.asin(min(1.0, math.sqrt(a)))
+
+
+def _num(v) -> float | None:
+    try:
+        f = float(v)
+    except (TypeError, ValueError):
+        return None
+    return f if math.isfinite(f) else None
+
+
+def _place(d: dict) -> tuple[float, float] | None:
+    lat, lon = _num(d.get("lat")), _num(d.get("lon"))
+    if lat is None or lon is None or not (-90 <= lat <= 90 and -180 <= lon <= 180):
+        return None
+    return lat, lon
+
+
+_ANALYZER = None
+
+
+def _surface_terms(text: str) -> list[tuple[str, str]]:
+    """``[(stem, original word)]`` for a text, via the index analyzer."""
+    global _ANALYZER
+    if _ANALYZER is None:
+        _ANALYZER = english_analyzer()
+    return [(t.text, t.original) for t in _ANALYZER(text or "", keeporiginal=True)]
+
+
+_ALLOW_CACHE: weakref.WeakKeyDictionary = weakref.WeakKeyDictionary()
+
+
+def _allow(searcher, field_values: tuple[tuple[str, tuple[str, ...]], ...]):
+    """Docnum set for ``field in values`` filters, cached per reader."""
+    per = _ALLOW_CACHE.setdefault(searcher.reader(), {})
+    if field_values not in per:
+        allowed = None
+        for fname, values in field_values:
+            docs = set()
+            for v in values:
+                docs.update(searcher.docs_for_query(Term(fname, v)))
+            allowed = docs if allowed is None else allowed & docs
+        per[field_values] = allowed if allowed is not None else set()
+    return per[field_values]
+
+
+def _df(searcher, term: str) -> int:
+    return max(searcher.doc_frequency(f, term) for f in TEXT_FIELD_BOOSTS)
+
+
+# ---------------------------------------------------------------- profiles
+
+def key_terms(searcher, parts: list[tuple[str, float]], *, limit: int = 10,
+              max_df_share: float = 0.5) -> list[KeyTerm]:
+    """Select key terms of weighted text parts by tf-idf against the index.
+
+    The weight of a term is ``(1 + log(tf)) * idf`` where tf sums the part
+    weights of its occurrences and idf comes from the index's own document
+    frequencies (the most frequent field).  Unknown terms and terms in more
+    than ``max_df_share`` of the documents are not used.
+    """
+    tf: Counter = Counter()
+    word: dict[str, str] = {}
+    for text, w in parts:
+        for stem, orig in _surface_terms(text):
+            if stem.isdigit() or len(stem) < 2:
+                continue
+            tf[stem] += w
+            word.setdefault(stem, orig)
+    n = max(1, searcher.doc_count())
+    out = []
+    for stem, f in tf.items():
+        df = _df(searcher, stem)
+        if df == 0 or df > max_df_share * n:
+            continue
+        idf = math.log(1 + (n - df + 0.5) / (df + 0.5))
+        out.append(KeyTerm(stem, word[stem].lower(), (1 + math.log(max(f, 1.0))) * idf, df))
+    out.sort(key=lambda k: (-k.weight, k.term))
+    return out[:limit]
+
+
+def _field_boosts(weights: Weights) -> dict[str, float]:
+    boosts = dict(TEXT_FIELD_BOOSTS)
+    boosts["title"] = weights.title_boost
+    return boosts
+
+
+def _text_query(terms: list[KeyTerm], searcher, idf_power: float = 0.0,
+                boosts: dict[str, float] | None = None) -> Or | None:
+    if not terms:
+        return None
+    n = max(1, searcher.doc_count())
+
+    def qweight(k: KeyTerm) -> float:
+        idf = math.log(1 + (n - k.df + 0.5) / (k.df + 0.5))
+        return k.weight / idf * idf ** idf_power
+
+    top = max(qweight(k) for k in terms) or 1.0
+    subs = []
+    for k in terms:
+        qw = qweight(k) / top
+        for fname, fb in (boosts or TEXT_FIELD_BOOSTS).items():
+            if fb and searcher.doc_frequency(fname, k.term):
+                subs.append(Term(fname, k.term, boost=fb * qw))
+    return Or(subs) if subs else None
+
+
+def _expansion_terms(searcher, res, original: list[KeyTerm], weights: Weights
+                     ) -> list[KeyTerm]:
+    """Pseudo-relevance feedback: terms common in the best hits' text."""
+    have = {k.term for k in original}
+    n = max(1, searcher.doc_count())
+    acc: dict[str, float] = defaultdict(float)
+    word: dict[str, str] = {}
+    top = None
+    for i, hit in enumerate(res):
+        if i >= weights.expand_docs:
+            break
+        top = top or hit.score or 1.0
+        f = hit.fields()
+        text = " ".join(str(f.get(k) or "") for k in ("summary", "body", "capabilities"))
+        seen = set()
+        for stem, orig in _surface_terms(text):
+            if stem in have or stem in seen or stem.isdigit():
+                continue
+            seen.add(stem)
+            acc[stem] += hit.score / top
+            word.setdefault(stem, orig.lower())
+    out = []
+    for stem, w in acc.items():
+        if w < 2 * min(1.0, weights.expand_docs / 4) and w < 2:
+            continue
+        df = _df(searcher, stem)
+        if not df or df > weights.max_df_share * n:
+            continue
+        idf = math.log(1 + (n - df + 0.5) / (df + 0.5))
+        out.append(KeyTerm(stem, word[stem], w * idf, df))
+    out.sort(key=lambda k: (-k.weight, k.term))
+    return out[: weights.expand_terms]
+
+
+def _expansion_query(extra: list[KeyTerm], searcher, weights: Weights) -> list[Term]:
+    top = max(k.weight for k in extra) or 1.0
+    subs = []
+    for k in extra:
+        for fname, fb in _field_boosts(weights).items():
+            if fb and searcher.doc_frequency(fname, k.term):
+                subs.append(Term(fname, k.term, boost=fb * weights.expand_weight * k.weight / top))
+    return subs
+
+
+def _known_weights(codes) -> dict[str, float]:
+    out: dict[str, float] = {}
+    for c in codes or ():
+        c8 = cpv.normalise(c)
+        if not c8:
+            continue
+        p = cpv.prefix(c8)
+        for n in (2, 3, 4):
+            if len(p) >= n:
+                out[p[:n]] = 1.0
+    return out
+
+
+def _prf_weights(searcher, hits: list[tuple[dict, float]]) -> dict[str, float]:
+    """CPV prefix weights from the codes of the best text matches."""
+    out: dict[str, float] = defaultdict(float)
+    total = 0.0
+    for fields, score in hits:
+        codes = fields.get("cpv_codes") or []
+        if not codes:
+            continue
+        total += score
+        prefixes = set()
+        for c in codes:
+            p = cpv.prefix(c)
+            prefixes.update(p[:n] for n in (2, 3, 4) if len(p) >= n)
+        for p in prefixes:
+            out[p] += score
+    if not total:
+        return {}
+    return {p: v / total for p, v in out.items()}
+
+
+def _mix(a: dict[str, float], b: dict[str, float], share_a: float) -> dict[str, float]:
+    if not a:
+        return dict(b)
+    if not b:
+        return dict(a)
+    keys = set(a) | set(b)
+    return {k: share_a * a.get(k, 0.0) + (1 - share_a) * b.get(k, 0.0) for k in keys}
+
+
+# ---------------------------------------------------------------- scoring
+
+def cpv_component(weights: dict[str, float], codes: list[str]
+                  ) -> tuple[float, list[CpvOverlap]]:
+    """Best expected-gain value over ``codes`` and the overlaps behind it."""
+    best = 0.0
+    overlaps = []
+    for c in codes or ():
+        p = cpv.prefix(c)
+        val = 0.0
+        deepest = None
+        for n in (2, 3, 4):
+            if len(p) >= n and weights.get(p[:n]):
+                val += LEVEL_VALUE[n] * weights[p[:n]]
+                deepest = n
+        if deepest is None:
+            continue
+        val /= LEVEL_NORM
+        best = max(best, val)
+        shared = p[:deepest]
+        overlaps.append(CpvOverlap(
+            code=c, prefix=shared, level=LEVEL_NAME[deepest],
+            label=cpv.label(shared.ljust(8, "0")), weight=round(weights[shared], 3),
+        ))
+    overlaps.sort(key=lambda o: (-len(o.prefix), -o.weight, o.code))
+    return best, overlaps
+
+
+def geo_component(place: tuple[float, float] | None, firm_places
+                  ) -> tuple[float, float | None, bool | None, float | None]:
+    """``(value, distance_km, within_radius, radius_km)`` for the best place."""
+    if not place or not firm_places:
+        return 0.0, None, None, None
+    best = None
+    for p in firm_places:
+        try:
+            lat, lon, radius = float(p[0]), float(p[1]), float(p[2])
+        except (TypeError, ValueError, IndexError):
+            continue
+        d = haversine_km(place[0], place[1], lat, lon)
+        if d <= radius:
+            val = 1.0 - 0.5 * d / radius if radius > 0 else 1.0
+        else:
+            val = -min(1.0, (d - radius) / max(radius, 25.0))
+        if best is None or val > best[0]:
+            best = (val, d, d <= radius, radius)
+    if best is None:
+        return 0.0, None, None, None
+    return best[0], round(best[1], 1), best[2], best[3]
+
+
+def track_component(n: int) -> float:
+    return min(1.0, math.log1p(max(0, n)) / math.log(11))
+
+
+def cert_component(required: list[str], have) -> tuple[float, list[str], list[str]]:
+    if not required:
+        return 1.0, [], []
+    have = set(have or ())
+    covered = [c for c in required if c in have]
+    missing = [c for c in required if c not in have]
+    return len(covered) / len(required), covered, missing
+
+
+# ---------------------------------------------------------------- forward
+
+def tender_profile(searcher, tender: dict, *, weights: Weights = DEFAULT_WEIGHTS,
+                   kinds=("organisation", "alliance")) -> tuple[Profile, object]:
+    """Key terms and CPV weights of a tender (inferred when it has no codes).
+
+    Returns the profile and the text query (or ``None``)."""
+    reqs = normalise_requirements(tender.get("requirements"))
+    caps = " ; ".join(r["value"] for r in reqs if r["type"] == "capability")
+    parts = [(str(tender.get("title") or ""), weights.title_weight),
+             (str(tender.get("description") or ""), 1.0),
+             (caps, weights.title_weight)]
+    terms = key_terms(searcher, parts, limit=weights.key_terms,
+                      max_df_share=weights.max_df_share)
+    codes = list(tender.get("cpv_codes") or ()) + [r["value"] for r in reqs if r["type"] == "cpv"]
+    known = _known_weights(codes)
+    certs = [normalise_cert(r["value"]) for r in reqs if r["type"] == "certification"]
+    profile = Profile(terms, known, not known, certs, _place(tender))
+    return profile, _text_query(terms, searcher, weights.query_idf_power,
+                                _field_boosts(weights))
+
+
+def _scoring_searcher(searcher, weights: Weights):
+    """A searcher on the same reader with this scorer's BM25F parameters."""
+    return Searcher(searcher.reader(), weighting=scoring.BM25F(B=weights.bm25_b,
+                    K1=weights.bm25_k1), closereader=False)
+
+
+def match_tender(searcher, tender: dict, *, kinds=("organisation", "alliance"),
+                 top: int = 20, candidate_limit: int = 200,
+                 weights: Weights = DEFAULT_WEIGHTS) -> list[Match]:
+    """Rank organisations and alliances for a tender, best first.
+
+    ``tender`` is a plain dict (title, description, cpv_codes, lat, lon,
+    requirements...).  Returns at most ``top`` :class:`Match` objects.
+    """
+    searcher = _scoring_searcher(searcher, weights)
+    kinds = tuple(kinds)
+    allow = _allow(searcher, (("kind", kinds),))
+    profile, text_q = tender_profile(searcher, tender, weights=weights, kinds=kinds)
+
+    cands: dict[int, dict] = {}
+    text_scores: dict[int, float] = {}
+    matched: dict[int, list[str]] = {}
+    if text_q is not None:
+        res = searcher.search(text_q, limit=candidate_limit, filter=allow, terms=True)
+        if weights.expand_terms:
+            extra = _expansion_terms(searcher, res, profile.key_terms, weights)
+            if extra:
+                profile.key_terms.extend(extra)
+                text_q = Or([*text_q.subqueries, *_expansion_query(extra, searcher, weights)])
+                res = searcher.search(text_q, limit=candidate_limit, filter=allow, terms=True)
+        surface = {k.term: k.word for k in profile.key_terms}
+        hits = []
+        for hit in res:
+            text_scores[hit.docnum] = hit.score
+            f = hit.fields()
+            cands[hit.docnum] = f
+            words = sorted({surface.get(_s(t), _s(t)) for _, t in hit.matched_terms()})
+            matched[hit.docnum] = words
+            if len(hits) < weights.prf_docs:
+                hits.append((f, hit.score))
+        if profile.cpv_inferred:
+            prf = _prf_weights(searcher, hits)
+            label = cpv_infer.guess({k.term: k.weight for k in profile.key_terms},
+                                    top=weights.label_codes)
+            profile.cpv_weights = _mix(prf, label, weights.prf_share)
+    elif profile.cpv_inferred:
+        profile.cpv_weights = {}
+
+    cpv_terms = [Term("cpv", p, boost=w) for p, w in profile.cpv_weights.items()
+                 if len(p) >= 3 and w >= weights.min_prefix_weight]
+    if cpv_terms:
+        res = searcher.search(Or(cpv_terms), limit=candidate_limit, filter=allow)
+        for hit in res:
+            if hit.docnum not in cands:
+                cands[hit.docnum] = hit.fields()
+
+    best_text = max(text_scores.values(), default=0.0) or 1.0
+    out = []
+    for docnum, f in cands.items():
+        text = text_scores.get(docnum, 0.0) / best_text
+        cpv_v, overlaps = cpv_component(profile.cpv_weights, f.get("cpv_codes") or [])
+        cert_v, covered, missing = cert_component(profile.certs_required, f.get("certs"))
+        geo_v, dist, within, radius = geo_component(profile.place, f.get("places"))
+        track_n = int(f.get("track_record") or 0)
+        track_v = track_component(track_n)
+        comps = {"text": round(text, 4), "cpv": round(cpv_v, 4), "cert": round(cert_v, 4),
+                 "geo": round(geo_v, 4), "track": round(track_v, 4)}
+        score = (weights.text * text + weights.cpv * cpv_v + weights.cert * cert_v
+                 + weights.geo * geo_v + weights.track * track_v)
+        reasons = Reasons(
+            terms=matched.get(docnum, []), cpv=overlaps, cpv_inferred=profile.cpv_inferred,
+            certifications_covered=covered, certifications_missing=missing,
+            distance_km=dist, within_radius=within, radius_km=radius, track_record=track_n,
+        )
+        out.append(Match(f["doc_id"], f.get("kind", ""), f.get("title", ""),
+                         round(score, 6), comps, reasons))
+    out.sort(key=lambda m: (-m.score, m.doc_id))
+    return out[:top]
+
+
+def _s(t) -> str:
+    return t.decode("utf-8") if isinstance(t, bytes) else str(t)

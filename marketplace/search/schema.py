@@ -1,0 +1,95 @@
+"""The one Whoosh schema shared by every kind of searchable thing.
+
+Kinds: ``organisation``, ``alliance``, ``tender``, ``project``.  A document's
+unique id is ``"<kind>:<id>"`` (``"org:12"``, ``"alliance:3"``,
+``"tender:7"``, ``"project:4"``), see :func:`doc_id`.
+
+Fields (``S`` = stored, ``C`` = sortable column):
+
+==============  =========================================  =====================
+field           type / analyzer                            use
+==============  =========================================  =====================
+doc_id          ID unique, S                               upserts, result ids
+kind            ID S C                                     kind filter, counts
+version         NUMERIC int, S                             stale-update checks
+title           TEXT english, S (short)                    name or title
+summary         TEXT english, S                            short summary
+body            TEXT english, S (first 600 chars)          description
+capabilities    TEXT english, S                            free capability tags
+cpv             KEYWORD (no positions)                     own codes + ancestors
+cpv_labels      TEXT english                               labels at every level
+cpv_codes       STORED                                     own 8-digit codes
+town, region    ID (lower-cased), S                        place filters
+size            ID S                                       micro/small/...
+certs           KEYWORD commas, lower-cased, S             certification names
+status          ID S                                       tender status
+lat, lon        NUMERIC float, S                           distance, bbox
+radius_km       NUMERIC float, S                           service radius
+track_record    NUMERIC int, S C                           confirmed projects
+places          STORED                                     [(lat, lon, radius)]
+cjk             TEXT character bigrams                     Chinese/Japanese text
+spell           TEXT simple (no stemming)                  "did you mean"
+==============  =========================================  =====================
+
+Field weights are applied at query time (see :data:`TEXT_FIELD_BOOSTS`), so
+they can be tuned without rebuilding the index.
+"""
+
+from __future__ import annotations
+
+from whoosh.fields import ID, KEYWORD, NUMERIC, STORED, TEXT, Schema
+
+from marketplace.search.analysis import cjk_analyzer, english_analyzer, simple_analyzer
+
+KINDS = ("organisation", "alliance", "tender", "project")
+ID_PREFIX = {"organisation": "org", "alliance": "alliance", "tender": "tender",
+             "project": "project"}
+
+#: English text fields and their query-time boosts (BM25F field weights).
+TEXT_FIELD_BOOSTS = {
+    "title": 2.0,
+    "capabilities": 1.5,
+    "cpv_labels": 1.0,
+    "summary": 1.2,
+    "body": 1.0,
+}
+
+#: Fields whose terms feed "did you mean".
+SPELLING_FIELD = "spell"
+
+#: Longest text stored for highlights; the full text is indexed.
+STORED_BODY_CHARS = 600
+
+
+def doc_id(kind: str, ident: object) -> str:
+    """Unique index id, e.g. ``doc_id("organisation", 12) == "org:12"``."""
+    return f"{ID_PREFIX[kind]}:{ident}"
+
+
+def build_schema() -> Schema:
+    """A fresh schema instance (analyzers are not shared between indexes)."""
+    english = english_analyzer()
+    return Schema(
+        doc_id=ID(unique=True, stored=True),
+        kind=ID(stored=True, sortable=True),
+        version=NUMERIC(int, bits=64, stored=True, signed=False),
+        title=TEXT(analyzer=english, stored=True),
+        summary=TEXT(analyzer=english, stored=True),
+        body=TEXT(analyzer=english, stored=True),
+        capabilities=TEXT(analyzer=english, stored=True),
+        cpv=KEYWORD(scorable=True),
+        cpv_labels=TEXT(analyzer=english, phrase=False),
+        cpv_codes=STORED(),
+        town=ID(stored=True),
+        region=ID(stored=True),
+        size=ID(stored=True),
+        certs=KEYWORD(commas=True, lowercase=True, stored=True, scorable=True),
+        status=ID(stored=True),
+        lat=NUMERIC(float, stored=True),
+        lon=NUMERIC(float, stored=True),
+        radius_km=NUMERIC(float, stored=True),
+        track_record=NUMERIC(int, stored=True, sortable=True),
+        places=STORED(),
+        cjk=TEXT(analyzer=cjk_analyzer(), phrase=True),
+        spell=TEXT(analyzer=simple_analyzer(), phrase=False),
+    )
