@@ -74,7 +74,8 @@ def _load_config(app: Flask, test_config: dict | None) -> None:
         app.config["SQLALCHEMY_DATABASE_URI"] = _normalise_db_url(app.config["DATABASE_URL"])
     Path(app.instance_path).mkdir(parents=True, exist_ok=True)
     if not app.config["SQLALCHEMY_DATABASE_URI"]:
-        app.config["SQLALCHEMY_DATABASE_URI"] = f"sqlite:///{Path(app.instance_path) / 'guild.sqlite'}"
+        sqlite_path = Path(app.instance_path) / "guild.sqlite"
+        app.config["SQLALCHEMY_DATABASE_URI"] = f"sqlite:///{sqlite_path}"
     app.config.setdefault("SEARCH_INDEX_DIR", None)
     app.config["SEARCH_INDEX_DIR"] = app.config["SEARCH_INDEX_DIR"] or str(
         Path(app.instance_path) / "search-index")

@@ -14,7 +14,7 @@ from importlib import resources
 from sqlalchemy import func, select
 
 from marketplace.cpv import is_valid_code, load_cpv_codes
-from marketplace.data.demo_businesses import demo_buyers, demo_businesses
+from marketplace.data.demo_businesses import demo_businesses, demo_buyers
 from marketplace.extensions import db
 from marketplace.models import (
     Certification,
@@ -77,7 +77,8 @@ def _profile(org: Organisation, b: dict, now: datetime) -> Profile:
         phone=b.get("phone"), town=b.get("town"), postcode=b.get("postcode"),
         region=b.get("region"), lat=b.get("lat"), lon=b.get("lon"),
         service_radius_km=b.get("service_radius_km"), published_at=now)
-    profile.capabilities = [ProfileCapability(tag=t) for t in dict.fromkeys(b.get("capabilities", []))]
+    tags = dict.fromkeys(b.get("capabilities", []))
+    profile.capabilities = [ProfileCapability(tag=t) for t in tags]
     profile.cpv_codes = [ProfileCpvCode(code=c) for c in dict.fromkeys(b.get("cpv_codes", []))
                          if is_valid_code(c)]
     profile.certifications = [

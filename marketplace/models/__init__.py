@@ -2,7 +2,7 @@
 
 from marketplace.models.base import Base, UTCDateTime, utcnow
 from marketplace.models.mail import EmailMessage, MailStatus
-from marketplace.models.organisation import Membership, OrgInvitation, Organisation, OrgRole
+from marketplace.models.organisation import Membership, Organisation, OrgInvitation, OrgRole
 from marketplace.models.profile import (
     Certification,
     CpvCode,
@@ -11,6 +11,7 @@ from marketplace.models.profile import (
     ProfileCpvCode,
     SizeBand,
 )
+from marketplace.models.search import SearchOutbox
 from marketplace.models.tender import Tender, TenderCpvCode, TenderStatus
 from marketplace.models.user import PasswordResetToken, User
 
@@ -28,6 +29,7 @@ __all__ = [
     "Profile",
     "ProfileCapability",
     "ProfileCpvCode",
+    "SearchOutbox",
     "SizeBand",
     "Tender",
     "TenderCpvCode",

@@ -10,7 +10,7 @@ from sqlalchemy import func, select
 from marketplace import mail
 from marketplace.errors import InvalidState, NotFound, PermissionDenied, ValidationFailed
 from marketplace.extensions import db
-from marketplace.models import Membership, OrgInvitation, Organisation, OrgRole, User
+from marketplace.models import Membership, Organisation, OrgInvitation, OrgRole, User
 from marketplace.permissions import (
     can_assign_role,
     can_change_member,

@@ -6,7 +6,7 @@ from marketplace.clock import now
 from marketplace.errors import DomainError
 from marketplace.extensions import db
 from marketplace.forms import EmptyForm
-from marketplace.models import Membership, OrgInvitation, Organisation, OrgRole, User
+from marketplace.models import Membership, Organisation, OrgInvitation, OrgRole, User
 from marketplace.orgs import bp, services
 from marketplace.orgs.forms import (
     ChangeRoleForm,

@@ -1,8 +1,8 @@
-"""accounts, organisations, profiles, tenders
+"""initial schema: accounts, organisations, profiles, tenders, search outbox
 
 Revision ID: 0001
 Revises: 
-Create Date: 2026-11-29 13:23:24.122052
+Create Date: 2026-11-29 13:24:57.429442
 
 """
 from alembic import op
@@ -55,6 +55,16 @@ def upgrade():
     sa.PrimaryKeyConstraint('id', name=op.f('pk_organisations')),
     sa.UniqueConstraint('slug', name=op.f('uq_organisations_slug'))
     )
+    op.create_table('search_outbox',
+    sa.Column('id', sa.BigInteger().with_variant(sa.Integer(), 'sqlite'), nullable=False),
+    sa.Column('kind', sa.String(length=20), nullable=False),
+    sa.Column('object_id', sa.Integer(), nullable=False),
+    sa.Column('created_at', sa.DateTime(timezone=True), nullable=False),
+    sa.PrimaryKeyConstraint('id', name=op.f('pk_search_outbox'))
+    )
+    with op.batch_alter_table('search_outbox', schema=None) as batch_op:
+        batch_op.create_index('ix_search_outbox_kind_object', ['kind', 'object_id'], unique=False)
+
     op.create_table('users',
     sa.Column('id', sa.Integer(), nullable=False),
     sa.Column('email', sa.String(length=254), nullable=False),
@@ -284,6 +294,10 @@ def downgrade():
 
     op.drop_table('memberships')
     op.drop_table('users')
+    with op.batch_alter_table('search_outbox', schema=None) as batch_op:
+        batch_op.drop_index('ix_search_outbox_kind_object')
+
+    op.drop_table('search_outbox')
     op.drop_table('organisations')
     with op.batch_alter_table('email_messages', schema=None) as batch_op:
         batch_op.drop_index(batch_op.f('ix_email_messages_status'))
