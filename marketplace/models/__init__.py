@@ -1,7 +1,15 @@
 """All models, one module per aggregate. Importing this package registers every table."""
 
+from marketplace.models.alliance import (
+    Alliance,
+    AllianceInvitation,
+    AllianceMember,
+    AllianceRole,
+)
+from marketplace.models.audit import AuditEvent, AuditTrailIsAppendOnly
 from marketplace.models.base import Base, UTCDateTime, utcnow
 from marketplace.models.mail import EmailMessage, MailStatus
+from marketplace.models.notification import Notification
 from marketplace.models.organisation import Membership, Organisation, OrgInvitation, OrgRole
 from marketplace.models.profile import (
     Certification,
@@ -16,12 +24,19 @@ from marketplace.models.tender import Tender, TenderCpvCode, TenderStatus
 from marketplace.models.user import PasswordResetToken, User
 
 __all__ = [
+    "Alliance",
+    "AllianceInvitation",
+    "AllianceMember",
+    "AllianceRole",
+    "AuditEvent",
+    "AuditTrailIsAppendOnly",
     "Base",
     "Certification",
     "CpvCode",
     "EmailMessage",
     "MailStatus",
     "Membership",
+    "Notification",
     "OrgInvitation",
     "OrgRole",
     "Organisation",
