@@ -30,9 +30,9 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-from marketplace.search import baseline, matching  # noqa: E402
-from marketplace.search.documents import organisation_document  # noqa: E402
-from marketplace.search.index import build_index, open_index  # noqa: E402
+from marketplace.search import baseline, matching
+from marketplace.search.documents import organisation_document
+from marketplace.search.index import build_index, open_index
 
 EVAL_TOOL = os.environ.get("GUILD_EVAL_TOOL", "/work/shared/tools/eval_matching.py")
 
@@ -56,11 +56,11 @@ def parse_overrides(items: list[str]) -> matching.Weights:
 def run_matcher(businesses, tenders, weights, top=20):
     rows = []
     with tempfile.TemporaryDirectory() as tmp:
-        build_index(tmp, (organisation_document(b) for b in businesses))
+        build_index(tmp, (organisation_document(b) for b in businesses), procs=1)
         ix = open_index(tmp)
         with ix.searcher() as s:
             for t in tenders:
-                for rank, m in enumerate(matching.match_tender(s, t, top=top), 1):
+                for rank, m in enumerate(matching.match_tender(s, t, top=top, weights=weights), 1):
                     bid = m.doc_id.split(":", 1)[1]
                     rows.append((t["id"], bid, rank, m.score))
         ix.close()

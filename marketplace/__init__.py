@@ -39,19 +39,42 @@ def create_app(test_config: dict | None = None) -> Flask:
     errors.init_app(app)
     templating.init_app(app)
 
+    from marketplace import markdown
+
+    markdown.init_app(app)
+
     from marketplace import mail
 
     mail.init_app(app)
 
     from marketplace.admin import bp as admin_bp
+    from marketplace.alliances import bp as alliances_bp
+    from marketplace.api import bp as api_bp
+    from marketplace.api import ocds_bp, tokens_bp
     from marketplace.auth import bp as auth_bp
+    from marketplace.bids import bp as bids_bp
+    from marketplace.inbox import bp as inbox_bp
     from marketplace.main import bp as main_bp
     from marketplace.orgs import bp as orgs_bp
+    from marketplace.profiles import bp as profiles_bp
+    from marketplace.projects import bp as projects_bp
+    from marketplace.search.views import bp as search_bp
+    from marketplace.tenders import bp as tenders_bp
 
     app.register_blueprint(main_bp)
     app.register_blueprint(auth_bp)
     app.register_blueprint(orgs_bp)
+    app.register_blueprint(profiles_bp)
+    app.register_blueprint(alliances_bp)
+    app.register_blueprint(projects_bp)
+    app.register_blueprint(tenders_bp)
+    app.register_blueprint(bids_bp)
+    app.register_blueprint(inbox_bp)
+    app.register_blueprint(search_bp)
     app.register_blueprint(admin_bp)
+    app.register_blueprint(api_bp)
+    app.register_blueprint(ocds_bp)
+    app.register_blueprint(tokens_bp)
 
     from marketplace import cli
 
@@ -66,6 +89,9 @@ def _load_config(app: Flask, test_config: dict | None) -> None:
                  "DEMO_PASSWORD"):
         if os.environ.get(name):
             app.config[name] = os.environ[name]
+    if os.environ.get("TRUSTED_HOSTS"):
+        app.config["TRUSTED_HOSTS"] = [
+            h.strip() for h in os.environ["TRUSTED_HOSTS"].split(",") if h.strip()]
     app.config.from_prefixed_env()
     if test_config:
         app.config.update(test_config)
@@ -87,6 +113,14 @@ def _load_config(app: Flask, test_config: dict | None) -> None:
     if production:
         if not app.config.get("SECRET_KEY"):
             raise ConfigurationError("SECRET_KEY must be set in the environment in production.")
+        if not app.config.get("TRUSTED_HOSTS"):
+            # E-mailed reset and invitation links are built from the request's Host header;
+            # an untrusted Host would send single-use tokens to another site.
+            raise ConfigurationError(
+                "TRUSTED_HOSTS must list the site's host names in production, "
+                "e.g. TRUSTED_HOSTS=guild.example.org")
+        if app.config.get("TEST_CLOCK_OFFSET_ENABLED"):
+            raise ConfigurationError("TEST_CLOCK_OFFSET_ENABLED is for browser tests only.")
         app.config.update(SESSION_COOKIE_SECURE=True, REMEMBER_COOKIE_SECURE=True)
         app.config["PREFERRED_URL_SCHEME"] = "https"
     elif not app.config.get("SECRET_KEY"):

@@ -68,6 +68,9 @@ class Defaults:
 
     # Behind a reverse proxy, set to the number of trusted proxies.
     PROXY_FIX_X_FOR = 0
+    # Host names the site answers to (400 for any other Host header). Required in production,
+    # where e-mailed links are built from the Host. Environment: TRUSTED_HOSTS=a.org,b.org.
+    TRUSTED_HOSTS: list | None = None
 
     SEARCH_INDEX_DIR = None  # default: instance/search-index
     UPLOAD_DIR = None  # default: instance/uploads

@@ -4,12 +4,13 @@ import logging
 import uuid
 
 from flask import Flask, render_template, request
+from flask.globals import request_ctx
 from flask_login import current_user
 from flask_wtf.csrf import CSRFError
 from werkzeug.exceptions import HTTPException
 
 from marketplace.extensions import db
-from marketplace.logging_utils import log_security_event
+from marketplace.logging_utils import log_security_event, loggable_path
 
 log = logging.getLogger("marketplace.errors")
 
@@ -51,11 +52,38 @@ class ValidationFailed(DomainError):
 
 
 def _wants_json() -> bool:
-    return request.path.startswith("/api/") or (
-        request.accept_mimetypes.best == "application/json")
+    return is_api_request() or request.accept_mimetypes.best == "application/json"
+
+
+def is_api_request() -> bool:
+    """The JSON API and the OCDS feed answer errors in the API's documented shape."""
+    return request.path.startswith(("/api/", "/ocds/"))
+
+
+# The API's machine-readable error codes (``{"error": {"code", "message", "fields"}}``).
+API_ERROR_CODES = {
+    400: "bad_request", 401: "unauthorized", 403: "forbidden", 404: "not_found",
+    405: "method_not_allowed", 406: "not_acceptable", 409: "conflict",
+    413: "payload_too_large", 415: "unsupported_media_type", 422: "validation_failed",
+    429: "rate_limited", 500: "server_error",
+}
+
+
+def api_error(status: int, message: str, fields: dict | None = None,
+              reference: str | None = None):
+    error = {"code": API_ERROR_CODES.get(status, "error"), "message": message,
+             "fields": fields or {}}
+    if reference:
+        error["reference"] = reference
+    return {"error": error}, status
 
 
 def _render(status: int, title: str, message: str, reference: str | None = None):
+    if request_ctx.url_adapter is None:
+        # An untrusted Host header leaves no URL adapter, so no page can build its links.
+        return f"{status} {title}", status
+    if is_api_request():
+        return api_error(status, message, reference=reference)
     if _wants_json():
         error = {"code": status, "message": message}
         if reference:
@@ -116,7 +144,7 @@ def init_app(app: Flask) -> None:
         if app.config.get("ERRORS_RAISE", app.testing):
             raise exc  # tests see the real traceback
         reference = uuid.uuid4().hex[:12]
-        log.error("unhandled error ref=%s path=%s", reference, request.path,
+        log.error("unhandled error ref=%s path=%s", reference, loggable_path(),
                   exc_info=not isinstance(exc, HTTPException))
         return _render(500, "Something went wrong",
                        "We could not complete your request. Nothing was saved. If it happens "

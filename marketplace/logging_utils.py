@@ -6,6 +6,8 @@ import time
 from flask import Flask, has_request_context, request
 
 security_log = logging.getLogger("marketplace.security")
+# URL parts that are secrets (reset and invitation links): logged as their placeholder.
+SECRET_VIEW_ARGS = frozenset({"token"})
 
 
 class OneLineUTCFormatter(logging.Formatter):
@@ -31,6 +33,14 @@ def configure(app: Flask) -> None:
     app.logger.handlers[:] = [handler]
 
 
+def loggable_path() -> str:
+    """The request path with single-use tokens replaced by ``<token>``."""
+    path = request.path
+    for name in SECRET_VIEW_ARGS & (request.view_args or {}).keys():
+        path = path.replace(str(request.view_args[name]), f"<{name}>")
+    return path
+
+
 def log_security_event(event: str, *, actor=None, target: str | None = None, **details) -> None:
     """Write one security event: what happened, who did it, to what, from where (UTC)."""
     parts = [f"event={event}"]
@@ -42,6 +52,6 @@ def log_security_event(event: str, *, actor=None, target: str | None = None, **d
         parts.append(f"target={target}")
     if has_request_context():
         parts.append(f"ip={request.remote_addr}")
-        parts.append(f"path={request.path}")
+        parts.append(f"path={loggable_path()}")
     parts.extend(f"{k}={v}" for k, v in sorted(details.items()))
     security_log.warning(" ".join(parts))

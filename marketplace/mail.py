@@ -18,13 +18,17 @@ from marketplace.extensions import db
 from marketplace.models import EmailMessage, MailStatus, utcnow
 
 log = logging.getLogger("marketplace.mail")
+SCRUBBED_BODY = "(removed after delivery: this message held a single-use link)"
 
 
 def queue_email(to: str, subject: str, template: str, *, sensitive: bool = False,
-                **context) -> EmailMessage:
+                sealed_tender_id: int | None = None, **context) -> EmailMessage:
+    """Queue one message. ``sealed_tender_id``: it speaks of a bid on that tender, so it
+    stays out of the admin outbox until the tender's deadline."""
     body = render_template(f"email/{template}.txt", **context)
     message = EmailMessage(to_address=to, subject=subject[:200], body_text=body,
-                           sensitive=sensitive)
+                           sensitive=sensitive or sealed_tender_id is not None,
+                           sealed_tender_id=sealed_tender_id)
     db.session.add(message)
     db.session.flush()
     if has_request_context():
@@ -37,8 +41,10 @@ def deliver(message: EmailMessage) -> None:
     message.attempts += 1
     if not current_app.config.get("MAIL_SERVER"):
         # The envelope only: bodies may hold single-use links, which never go to logs.
+        # Mail about a sealed bid: not even the envelope goes to the log.
         log.info("mail id=%s to=%s subject=%r (no MAIL_SERVER; kept in outbox)",
-                 message.id, message.to_address, message.subject)
+                 message.id, "(sealed)" if message.sealed_tender_id else message.to_address,
+                 "(sealed)" if message.sealed_tender_id else message.subject)
         message.status = MailStatus.LOGGED
         message.sent_at = utcnow()
         return
@@ -52,6 +58,9 @@ def deliver(message: EmailMessage) -> None:
         return
     message.status = MailStatus.SENT
     message.sent_at = utcnow()
+    if message.sensitive:
+        # Delivered: the single-use link it held need not stay readable in the database.
+        message.body_text = SCRUBBED_BODY
 
 
 def _smtp_send(message: EmailMessage) -> None:

@@ -12,10 +12,12 @@ from marketplace.models import Notification, User
 
 def notify(users: Iterable[User], kind: str, title: str, *, body: str = "",
            link: str | None = None, email_template: str | None = None,
-           sensitive: bool = False, **email_context) -> list[Notification]:
+           sensitive: bool = False, sealed_tender_id: int | None = None,
+           **email_context) -> list[Notification]:
     """One inbox entry per distinct user; an e-mail too when ``email_template`` is given.
 
-    ``sensitive`` marks e-mails whose text must not be shown in the admin outbox.
+    ``sensitive`` marks e-mails whose text must not be shown in the admin outbox;
+    ``sealed_tender_id`` hides them there entirely until that tender's deadline.
     """
     rows = []
     seen: set[int] = set()
@@ -28,7 +30,8 @@ def notify(users: Iterable[User], kind: str, title: str, *, body: str = "",
         db.session.add(row)
         rows.append(row)
         if email_template:
-            mail.queue_email(user.email, title, email_template, sensitive=sensitive, user=user,
+            mail.queue_email(user.email, title, email_template, sensitive=sensitive,
+                             sealed_tender_id=sealed_tender_id, user=user,
                              link=link, **email_context)
     db.session.flush()
     return rows

@@ -53,7 +53,7 @@ def password_problems(password: str, *, email: str = "", display_name: str = "")
         problems.append("This password is one of the most common ones; choose another.")
     lowered = password.casefold()
     local = email.split("@")[0].casefold()
-    if local and len(local) >= 4 and lowered == local:
+    if email and lowered in {email.casefold(), local if len(local) >= 4 else None}:
         problems.append("Do not use your e-mail address as your password.")
     if display_name and lowered == display_name.casefold():
         problems.append("Do not use your name as your password.")

@@ -39,7 +39,7 @@ def is_safe_next(target: str | None) -> bool:
     """Only same-site relative paths: ``/x`` yes; ``//evil``, ``/\\evil``, ``http:..`` no."""
     if not target or len(target) > 2000:
         return False
-    if any(ord(c) < 32 or c == "\\" for c in target):
+    if any(ord(c) < 32 or ord(c) == 127 or c == "\\" for c in target):
         return False
     if not target.startswith("/") or target.startswith("//"):
         return False

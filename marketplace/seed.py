@@ -86,8 +86,17 @@ def _profile(org: Organisation, b: dict, now: datetime) -> Profile:
                       valid_until=date.fromisoformat(c["valid_until"]) if c.get("valid_until")
                       else None)
         for c in b.get("certifications", [])]
+    profile.logo_filename = _demo_logo(org.name)
     db.session.add(profile)
     return profile
+
+
+def _demo_logo(name: str) -> str:
+    """Initials on a colour, stored like an uploaded logo (so it is served the same way)."""
+    from marketplace.profiles.logos import initials_logo
+    from marketplace.uploads import store_image
+
+    return store_image(initials_logo(name), kind="logo", size=(256, 256))
 
 
 def demo_tender_records() -> list[dict]:
@@ -162,4 +171,279 @@ def seed_demo(password: str, now: datetime | None = None,
         db.session.add(tender)
         tenders += 1
     db.session.flush()
+    seed_alliances(now)
+    from marketplace.bids.demo import seed_bids
+
+    seed_bids(now)
+    tenders += seed_tender_extras(now)
     return SeedResult(organisations=org_count, tenders=tenders)
+
+
+
+# -- alliances and confirmed joint projects ------------------------------------------------
+
+def seed_alliances(now: datetime) -> tuple[int, int]:
+    """Demo alliances, their joint projects (most credits confirmed), pending invitations.
+
+    Written straight into the tables (no notifications or e-mails); dates are fixed offsets
+    from ``now``. Returns (alliances, public projects).
+    """
+    from marketplace.alliances.services import unique_alliance_slug
+    from marketplace.data import demo_alliances as demo
+    from marketplace.models import (
+        ActivityEvent,
+        ActivityKind,
+        Alliance,
+        AllianceInvitation,
+        AllianceMember,
+        AllianceRole,
+        CreditStatus,
+        ProjectCredit,
+        ProjectExample,
+    )
+
+    keys = {b["key"] for b in demo_businesses()}
+    orgs = {o.slug: o for o in db.session.scalars(
+        select(Organisation).where(Organisation.slug.in_(keys)))}
+    owners = {b["key"]: b["owner"]["email"].lower() for b in demo_businesses()}
+    users = {u.email: u for u in db.session.scalars(
+        select(User).where(User.email.in_(list(owners.values()))))}
+
+    def event(kind, when, **refs):
+        db.session.add(ActivityEvent(kind=kind, occurred_at=when, **refs))
+
+    alliances = []
+    for i, spec in enumerate(demo.ALLIANCES):
+        created = now - timedelta(days=420 - i * 23)
+        alliance = Alliance(name=spec["name"], slug=unique_alliance_slug(spec["name"]),
+                            summary=spec["summary"], description=spec["description"],
+                            service_area=spec["service_area"], created_at=created)
+        leads = {spec["members"][0], *spec.get("leads", [])}
+        for j, key in enumerate(spec["members"]):
+            alliance.members.append(AllianceMember(
+                organisation=orgs[key], joined_at=created + timedelta(days=j * 9),
+                role=AllianceRole.LEAD if key in leads else AllianceRole.MEMBER))
+        db.session.add(alliance)
+        db.session.flush()
+        event(ActivityKind.ALLIANCE_CREATED, created, alliance_id=alliance.id,
+              organisation_id=orgs[spec["members"][0]].id)
+        for j, key in enumerate(spec["members"][1:], start=1):
+            event(ActivityKind.MEMBER_JOINED, created + timedelta(days=j * 9),
+                  alliance_id=alliance.id, organisation_id=orgs[key].id)
+        alliances.append(alliance)
+
+    pending = {(owner, title, partner) for owner, title, partner in demo.PENDING_CREDITS}
+    public = 0
+    specs = [*demo.PROJECTS, *((None, *p) for p in demo.EXTRA_PENDING_PROJECTS)]
+    for n, (alliance_index, owner_key, owner_role, title, year, client, value, place,
+            description, partners) in enumerate(specs):
+        owner = orgs[owner_key]
+        posted = now - timedelta(days=300 - n * 9)
+        extra = n >= len(demo.PROJECTS)  # the project nobody has confirmed yet
+        project = ProjectExample(
+            owner_org=owner, title=title, description=description, year=year, client=client,
+            value_amount=value, currency="GBP", place=place, created_at=posted,
+            updated_at=posted, created_by_user_id=users[owners[owner_key]].id,
+            alliance=alliances[alliance_index] if alliance_index is not None else None)
+        project.credits.append(ProjectCredit(
+            organisation=owner, role=owner_role, status=CreditStatus.CONFIRMED,
+            requested_at=posted, answered_at=posted))
+        for k, (partner_key, role) in enumerate(partners):
+            waiting = extra or (owner_key, title, partner_key) in pending
+            project.credits.append(ProjectCredit(
+                organisation=orgs[partner_key], role=role, requested_at=posted,
+                status=CreditStatus.PENDING if waiting else CreditStatus.CONFIRMED,
+                answered_at=None if waiting else posted + timedelta(days=1 + k)))
+        db.session.add(project)
+        db.session.flush()
+        confirmed = [c for c in project.partner_credits if c.status == CreditStatus.CONFIRMED]
+        public += bool(confirmed)
+        for k, credit in enumerate(confirmed):
+            event(ActivityKind.PROJECT_CONFIRMED, posted + timedelta(days=1 + k),
+                  alliance_id=project.alliance_id, organisation_id=credit.organisation_id,
+                  partner_org_id=owner.id, project_id=project.id)
+
+    for alliance_index, key in demo.PENDING_INVITATIONS:
+        alliance = alliances[alliance_index]
+        lead = alliance.members[0]
+        db.session.add(AllianceInvitation(
+            alliance=alliance, organisation_id=orgs[key].id,
+            invited_by_org_id=lead.organisation_id,
+            invited_by_user_id=users[owners[lead.organisation.slug]].id,
+            message="We would like you to join us for the tenders coming up this year.",
+            created_at=now - timedelta(days=2), expires_at=now + timedelta(days=12)))
+    db.session.flush()
+    return len(alliances), public
+
+
+# -- tender details: requirements, places, local buyers' tenders, Q&A, teaming board ----------
+
+LOCAL_TENDERS = [
+    # (buyer key, title, town, days to deadline, status, cpv codes, budget min/max,
+    #  requirements, description)
+    ("avonmere-district-council", "Flat roof replacement at three Keynsham primary schools",
+     "Keynsham", 18, TenderStatus.OPEN, ["45261000", "45261410"], (180_000, 240_000),
+     [("capability", "flat roofing"), ("cpv", "45261000"), ("certification", "CHAS"),
+      ("capability", "asbestos awareness")],
+     "Replace the felt flat roofs of Broadlands, Castle and Chandag primary schools during "
+     "the summer holidays, with insulation to current standards and a 20-year guarantee.\n\n"
+     "- Work only between 22 July and 30 August\n- Site-specific safeguarding briefings"),
+    ("west-vale-housing-partnership", "Void property refurbishment framework, North Somerset",
+     "Weston-super-Mare", 26, TenderStatus.OPEN, ["45453000", "45211000", "45310000"],
+     (400_000, 650_000),
+     [("capability", "void property works"), ("capability", "domestic rewires"),
+      ("cpv", "45453000"), ("certification", "Gas Safe")],
+     "Turn empty homes around within 10 working days: clearance, repairs, rewires, kitchens "
+     "and bathrooms. Joint bids from local firms covering the trades together are welcome."),
+    ("severn-community-nhs-trust", "Grounds maintenance and wildflower planting, Southmead",
+     "Southmead", 1, TenderStatus.OPEN, ["77314000", "77310000"], (60_000, 90_000),
+     [("capability", "grounds maintenance"), ("capability", "wildflower meadow creation")],
+     "Grounds care for the community hospital site for three years, including turning two "
+     "lawns into wildflower meadows. The deadline is tomorrow: a good test of reminders."),
+    ("kingsbrook-academy-trust", "School meals service for four Yate academies",
+     "Yate", 40, TenderStatus.OPEN, ["55524000"], (300_000, 420_000),
+     [("capability", "school meals"), ("capability", "allergen-aware menus"),
+      ("certification", "Food Hygiene Rating 5")],
+     "Hot school meals and breakfast clubs for around 1,400 pupils across four academies."),
+    ("avonmere-district-council", "Accessible website rebuild for Avonmere District Council",
+     "Keynsham", 30, TenderStatus.DRAFT, ["72413000", "72262000"], (40_000, 70_000),
+     [("capability", "accessibility testing"), ("capability", "website design")],
+     "A draft the council is still writing: only its members see it."),
+]
+LOCAL_QUESTIONS = [
+    # (tender index, asking business key, question, answer or None)
+    (0, "selwood-roofing", "Can the three schools be worked on at the same time, or one "
+     "after another?", "At the same time is fine; each school has its own site compound."),
+    (0, "harbourside-build-co", "Is the removal of the existing felt classed as licensed "
+     "asbestos work?", None),
+    (1, "mendip-vale-builders", "How many voids a month do you expect on average?",
+     "About 12 a month, peaking in spring."),
+]
+LOCAL_TEAMING = [
+    # (tender index, business key, looking for (None = just interested), note)
+    (0, "channel-view-roofing", "asbestos removal", "Roofers based in Weston; we need a "
+     "licensed asbestos partner for the strip-out."),
+    (0, "selwood-roofing", None, "Heritage and flat roofing; happy to lead or support."),
+    (1, "mendip-vale-builders", "electrical rewires and gas safety",
+     "We cover the building trades; looking for an electrician and a Gas Safe engineer."),
+    (1, "brightwire-electrical", None, "Domestic rewires and landlord certificates."),
+    (2, "greenhollow-landscapes", "wildflower meadow creation", "We do hard landscaping "
+     "and school grounds; need meadow specialists."),
+    (3, "little-mill-school-meals", "delivery vans in Yate", "School meals from Radstock; "
+     "looking for a local delivery partner."),
+]
+CAPABILITY_HINTS = [
+    ("roof", "roofing"), ("clean", "cleaning"), ("ground", "grounds maintenance"),
+    ("software", "software development"), ("website", "website design"),
+    ("print", "printing"), ("catering", "catering"), ("meal", "school meals"),
+    ("security", "manned guarding"), ("survey", "building surveys"),
+    ("housing", "housing support"), ("electric", "electrical installation"),
+    ("highway", "highway maintenance"), ("waste", "waste collection"),
+]
+
+
+def _place_named_in(text: str, towns):
+    """The West of England place a notice names, as a whole word (a county gives its first
+    town), if any; notices from elsewhere keep no place rather than a made-up one."""
+    import re
+
+    names = {t.name: t for t in towns}
+    for town in towns:
+        names.setdefault(town.county, town)
+    for name in sorted(names, key=len, reverse=True):
+        if re.search(rf"\b{re.escape(name)}\b", text, re.IGNORECASE):
+            return names[name]
+    return None
+
+
+def seed_tender_extras(now: datetime) -> int:
+    """Requirements and places on imported notices, the local buyers' own tenders, public
+    questions and teaming-board posts. Deterministic apart from dates relative to ``now``.
+    Returns the number of tenders added."""
+    from decimal import Decimal
+
+    from marketplace import audit
+    from marketplace.data.gazetteer import find_town, load_gazetteer
+    from marketplace.models import (
+        Clarification,
+        RequirementKind,
+        TeamingKind,
+        TeamingPost,
+        TenderRequirement,
+    )
+
+    towns = load_gazetteer()
+    imported = db.session.scalars(select(Tender).where(Tender.source.is_not(None))
+                                  .order_by(Tender.id).limit(24)).all()
+    for i, tender in enumerate(imported):
+        if tender.requirements:
+            continue
+        reqs = [(RequirementKind.CPV, c.code) for c in tender.cpv_codes[:1]]
+        lowered = tender.title.lower()
+        reqs += [(RequirementKind.CAPABILITY, tag) for word, tag in CAPABILITY_HINTS
+                 if word in lowered][:2]
+        if i % 3 == 0:
+            reqs.append((RequirementKind.CERTIFICATION, "ISO 9001"))
+        tender.requirements = [TenderRequirement(kind=k, value=v, position=n)
+                               for n, (k, v) in enumerate(reqs)]
+        town = _place_named_in(f"{tender.title} {tender.original_buyer_name or ''}", towns)
+        if tender.town is None and town is not None:
+            tender.town, tender.region = town.name, town.region
+            tender.lat, tender.lon = town.lat, town.lon
+
+    buyers = {o.slug: o for o in db.session.scalars(select(Organisation).where(
+        Organisation.slug.in_([t[0] for t in LOCAL_TENDERS])))}
+    keys = {q[1] for q in LOCAL_QUESTIONS} | {t[1] for t in LOCAL_TEAMING}
+    firms = {o.slug: o for o in db.session.scalars(
+        select(Organisation).where(Organisation.slug.in_(keys)))}
+    owner_of = {o.id: o.memberships[0].user_id for o in [*buyers.values(), *firms.values()]}
+    local = []
+    for (key, title, town_name, days, status, codes, (low, high), reqs,
+         description) in LOCAL_TENDERS:
+        if key not in buyers:
+            continue
+        town = find_town(town_name)
+        deadline = (now + timedelta(days=days)).replace(hour=12, minute=0, second=0,
+                                                        microsecond=0)
+        if days <= 1:
+            deadline = (now + timedelta(hours=20)).replace(second=0, microsecond=0)
+        tender = Tender(
+            buyer=buyers[key], title=title, description=description, status=status,
+            town=town.name, region=town.region, postcode=town.postcode_district,
+            lat=town.lat, lon=town.lon, budget_min=Decimal(low), budget_max=Decimal(high),
+            currency="GBP", deadline=deadline, deadline_zone="Europe/London",
+            published_at=now - timedelta(days=3) if status == TenderStatus.OPEN else None,
+            created_at=now - timedelta(days=5))
+        tender.cpv_codes = [TenderCpvCode(code=c) for c in codes if is_valid_code(c)]
+        tender.requirements = [TenderRequirement(kind=RequirementKind(k), value=v, position=n)
+                               for n, (k, v) in enumerate(reqs)]
+        db.session.add(tender)
+        db.session.flush()
+        owner = db.session.get(User, owner_of[tender.buyer_id])
+        audit.record("tender", tender.id, "created", version=1, actor=owner,
+                     actor_org_id=tender.buyer_id)
+        if status == TenderStatus.OPEN:
+            audit.record("tender", tender.id, "published", version=1, actor=owner,
+                         actor_org_id=tender.buyer_id, deadline=deadline.isoformat())
+        local.append(tender)
+
+    for index, key, question, answer in LOCAL_QUESTIONS:
+        if index >= len(local) or key not in firms:
+            continue
+        tender = local[index]
+        db.session.add(Clarification(
+            tender_id=tender.id, asker_org_id=firms[key].id, asker_user_id=owner_of[
+                firms[key].id], question=question, asked_at=now - timedelta(days=2),
+            answer=answer, answered_at=now - timedelta(days=1) if answer else None,
+            answered_by_id=owner_of[tender.buyer_id] if answer else None))
+    for index, key, looking_for, note in LOCAL_TEAMING:
+        if index >= len(local) or key not in firms:
+            continue
+        db.session.add(TeamingPost(
+            tender_id=local[index].id, organisation_id=firms[key].id,
+            author_user_id=owner_of[firms[key].id],
+            kind=TeamingKind.PARTNER_WANTED if looking_for else TeamingKind.INTERESTED,
+            looking_for=looking_for or "", message=note,
+            created_at=now - timedelta(days=1), updated_at=now - timedelta(days=1)))
+    db.session.flush()
+    return len(local)

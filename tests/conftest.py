@@ -155,7 +155,7 @@ def login_as(client):
             session.clear()
             session["_user_id"] = user.get_id()
             session["_fresh"] = fresh
-            session["_id"] = "test"
+            session["_id"] = session_identifier(client)  # else Flask-Login unfreshens it
             session["auth_at"] = datetime.now(UTC).timestamp()
         return user
 
@@ -187,3 +187,118 @@ def hours(n: float) -> timedelta:
 def caplog_all(caplog) -> Iterator:
     caplog.set_level("DEBUG")
     yield caplog
+
+
+# -- helpers for the foundation tests (accounts, routes, CSRF) ---------------------------------
+
+def session_identifier(client) -> str:
+    """The id Flask-Login's session protection derives from the client's address and agent;
+    a planted session with any other id is marked non-fresh on its first request."""
+    from flask_login.utils import _create_identifier
+
+    with client.application.test_request_context(environ_base=client.environ_base):
+        return _create_identifier()
+
+
+def log_in(client, email: str, password: str = PASSWORD, *, remember: bool = False,
+           next: str | None = None):
+    """Log in through the real form, as a browser does."""
+    from urllib.parse import urlencode
+
+    url = "/login" + (f"?{urlencode({'next': next})}" if next is not None else "")
+    data = {"email": email, "password": password}
+    if remember:
+        data["remember"] = "y"
+    return client.post(url, data=data)
+
+
+ROUTE_METHODS = ("GET", "POST", "PUT", "PATCH", "DELETE")
+
+
+def route_requests(app) -> list[tuple[str, str, str]]:
+    """(endpoint, method, url) for every route, URL parameters filled generically: ints 1,
+    `any(...)` its first choice, strings "x". New routes are picked up without edits."""
+    from werkzeug.routing.converters import (
+        AnyConverter,
+        FloatConverter,
+        IntegerConverter,
+        UUIDConverter,
+    )
+
+    def sample(converter):
+        if isinstance(converter, IntegerConverter):
+            return 1
+        if isinstance(converter, FloatConverter):
+            return 1.0
+        if isinstance(converter, AnyConverter):
+            return sorted(converter.items)[0]
+        if isinstance(converter, UUIDConverter):
+            return "00000000-0000-4000-8000-000000000001"
+        return "x"
+
+    adapter = app.url_map.bind("localhost")
+    found = []
+    for rule in app.url_map.iter_rules():
+        values = {name: sample(conv) for name, conv in rule._converters.items()}
+        for method in sorted(set(ROUTE_METHODS) & rule.methods):
+            found.append((rule.endpoint, method, adapter.build(rule.endpoint, values,
+                                                               method=method)))
+    return found
+
+
+@pytest.fixture(autouse=True)
+def _isolated_requests(request):
+    """Each test-client request gets its own ``g`` and its own transaction, as in production.
+
+    The ``app`` fixture keeps one app context open for the whole test and Flask re-uses it for
+    every request, so without this Flask-Login's cached user, the once-per-request clock and
+    the CSRF token would leak from one request into the next (a replayed cookie would still
+    look logged in, a time-machine shift would not be seen), and a POST would carry on the
+    transaction a GET left open instead of beginning its own.
+    """
+    if "app" not in request.fixturenames:
+        yield
+        return
+    from flask import g, request_started, request_tearing_down
+
+    app = request.getfixturevalue("app")
+
+    def fresh_globals(_sender, **_extra):
+        for name in list(g):
+            g.pop(name)
+
+    def end_transaction(_sender, **_extra):
+        _db.session.rollback()
+
+    request_started.connect(fresh_globals, app)
+    request_tearing_down.connect(end_transaction, app)
+    yield
+    request_started.disconnect(fresh_globals, app)
+    request_tearing_down.disconnect(end_transaction, app)
+
+
+@pytest.fixture
+def index_now(app):
+    """Apply pending search-outbox rows to this test app's index, synchronously (the job
+    ``flask search worker`` does in production). Commit first: the indexer reads committed
+    rows only, in a session of its own."""
+    from marketplace.search.indexer import run_once
+    from marketplace.search.service import close_searchers
+
+    def run(**options):
+        _db.session.commit()  # end the test's transaction (SQLite: it may hold the write lock)
+        return run_once(app.config["SEARCH_INDEX_DIR"], lock_timeout=10, **options)
+
+    yield run
+    close_searchers()
+
+
+# -- heavy tier: real servers, minutes each; only under `make test-heavy` ----------------------
+
+def pytest_collection_modifyitems(config, items):
+    if os.environ.get("GUILD_HEAVY") == "1":
+        return
+    skip = pytest.mark.skip(reason="heavy tier: run with `make test-heavy` (GUILD_HEAVY=1)")
+    for item in items:
+        if "heavy" in item.keywords:
+            item.add_marker(skip)

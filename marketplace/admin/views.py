@@ -1,14 +1,17 @@
-from flask import abort, flash, redirect, render_template, request, url_for
+import io
+
+from flask import abort, current_app, flash, redirect, render_template, request, url_for
 from flask_login import current_user, login_required
 from sqlalchemy import func, or_, select
 
 from marketplace.admin import bp, services
+from marketplace.admin.forms import ImportForm
 from marketplace.clock import now
 from marketplace.errors import DomainError
 from marketplace.extensions import db
 from marketplace.forms import EmptyForm
 from marketplace.logging_utils import log_security_event
-from marketplace.models import EmailMessage, Organisation, User
+from marketplace.models import EmailMessage, Organisation, Tender, User
 from marketplace.permissions import is_site_admin
 
 PAGE_SIZE = 50
@@ -31,7 +34,8 @@ def index():
     counts = {
         "users": db.session.scalar(select(func.count(User.id))),
         "organisations": db.session.scalar(select(func.count(Organisation.id))),
-        "mail": db.session.scalar(select(func.count(EmailMessage.id))),
+        "mail": db.session.scalar(select(func.count(EmailMessage.id))
+                                  .where(_not_sealed())),
     }
     return render_template("admin/index.html", counts=counts)
 
@@ -107,9 +111,18 @@ def moderate_organisation(org_id: int, action: str):
     return redirect(url_for("admin.organisations"))
 
 
+def _not_sealed():
+    """Mail about sealed bids stays out of the outbox pages, envelope and count included,
+    until the tender's deadline (SECURITY 23: not even the number of bids shows)."""
+    opened = select(Tender.id).where(Tender.id == EmailMessage.sealed_tender_id,
+                                     Tender.deadline <= now())
+    return or_(EmailMessage.sealed_tender_id.is_(None), opened.exists())
+
+
 @bp.route("/mail")
 def mail_outbox():
-    page = db.paginate(select(EmailMessage).order_by(EmailMessage.id.desc()),
+    page = db.paginate(select(EmailMessage).where(_not_sealed())
+                       .order_by(EmailMessage.id.desc()),
                        per_page=PAGE_SIZE, max_per_page=PAGE_SIZE)
     return render_template("admin/mail.html", page=page)
 
@@ -117,4 +130,46 @@ def mail_outbox():
 @bp.route("/mail/<int:message_id>")
 def mail_message(message_id: int):
     message = db.get_or_404(EmailMessage, message_id)
+    if message.sealed_tender_id is not None:
+        tender = db.session.get(Tender, message.sealed_tender_id)
+        if tender is not None and (tender.deadline is None or tender.deadline > now()):
+            abort(404)
     return render_template("admin/mail_message.html", message=message)
+
+
+DEFAULT_IMPORT_MAX_BYTES = 4 * 1024 * 1024
+# Room for the other form fields and the multipart framing around the file.
+FORM_OVERHEAD_BYTES = 64 * 1024
+REPORT_ROWS_SHOWN = 500
+
+
+@bp.route("/import", methods=["GET", "POST"])
+def import_data():
+    """Run an import synchronously; larger files belong to ``flask import`` (docs/import.md)."""
+    from marketplace.importers import IMPORTERS
+
+    cap = int(current_app.config.get("IMPORT_MAX_UPLOAD_BYTES", DEFAULT_IMPORT_MAX_BYTES))
+    if request.method == "POST":
+        if (request.content_length or 0) > cap + FORM_OVERHEAD_BYTES:
+            abort(413)
+        request.max_content_length = cap + FORM_OVERHEAD_BYTES
+    form = ImportForm()
+    report = None
+    if form.validate_on_submit():
+        data = form.file.data.stream.read(cap + 1)
+        if len(data) > cap:
+            abort(413)
+        options = {"source": form.source.data} if form.source.data else {}
+        try:
+            report = IMPORTERS[form.kind.data](
+                io.BytesIO(data), filename=form.file.data.filename or "",
+                dry_run=form.dry_run.data, **options)
+        except DomainError as exc:
+            db.session.rollback()
+            form.file.errors.append(exc.message)
+        else:
+            log_security_event("data_import", actor=current_user, target=form.kind.data,
+                               dry_run=report.dry_run, created=report.created,
+                               updated=report.updated, failed=report.failed)
+    return render_template("admin/import.html", form=form, report=report, cap=cap,
+                           rows_shown=REPORT_ROWS_SHOWN)

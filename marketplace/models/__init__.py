@@ -1,13 +1,24 @@
 """All models, one module per aggregate. Importing this package registers every table."""
 
+from marketplace.models.activity import ActivityEvent, ActivityKind
 from marketplace.models.alliance import (
     Alliance,
     AllianceInvitation,
     AllianceMember,
     AllianceRole,
 )
+from marketplace.models.api_token import ApiToken, TokenScope
 from marketplace.models.audit import AuditEvent, AuditTrailIsAppendOnly
 from marketplace.models.base import Base, UTCDateTime, utcnow
+from marketplace.models.bid import (
+    Bid,
+    BidApproval,
+    BidDocument,
+    BidMember,
+    BidRole,
+    BidState,
+    BidVersion,
+)
 from marketplace.models.mail import EmailMessage, MailStatus
 from marketplace.models.notification import Notification
 from marketplace.models.organisation import Membership, Organisation, OrgInvitation, OrgRole
@@ -19,20 +30,51 @@ from marketplace.models.profile import (
     ProfileCpvCode,
     SizeBand,
 )
-from marketplace.models.search import SearchOutbox
-from marketplace.models.tender import Tender, TenderCpvCode, TenderStatus
+from marketplace.models.project import (
+    CreditStatus,
+    ProjectCredit,
+    ProjectExample,
+    ProjectPhoto,
+)
+from marketplace.models.search import AlertMatch, AlertScan, SavedSearch, SearchOutbox
+from marketplace.models.tender import (
+    Clarification,
+    RequirementKind,
+    TeamingKind,
+    TeamingPost,
+    Tender,
+    TenderCpvCode,
+    TenderDocument,
+    TenderReminder,
+    TenderRequirement,
+    TenderStatus,
+)
 from marketplace.models.user import PasswordResetToken, User
 
 __all__ = [
+    "ActivityEvent",
+    "ActivityKind",
+    "AlertMatch",
+    "AlertScan",
     "Alliance",
     "AllianceInvitation",
     "AllianceMember",
     "AllianceRole",
+    "ApiToken",
     "AuditEvent",
     "AuditTrailIsAppendOnly",
     "Base",
+    "Bid",
+    "BidApproval",
+    "BidDocument",
+    "BidMember",
+    "BidRole",
+    "BidState",
+    "BidVersion",
     "Certification",
+    "Clarification",
     "CpvCode",
+    "CreditStatus",
     "EmailMessage",
     "MailStatus",
     "Membership",
@@ -44,11 +86,22 @@ __all__ = [
     "Profile",
     "ProfileCapability",
     "ProfileCpvCode",
+    "ProjectCredit",
+    "ProjectExample",
+    "ProjectPhoto",
+    "RequirementKind",
+    "SavedSearch",
     "SearchOutbox",
     "SizeBand",
+    "TeamingKind",
+    "TeamingPost",
     "Tender",
     "TenderCpvCode",
+    "TenderDocument",
+    "TenderReminder",
+    "TenderRequirement",
     "TenderStatus",
+    "TokenScope",
     "UTCDateTime",
     "User",
     "utcnow",

@@ -20,7 +20,10 @@ class Alliance(Base):
     id: Mapped[int] = mapped_column(primary_key=True)
     name: Mapped[str] = mapped_column(String(120))
     slug: Mapped[str] = mapped_column(String(80), unique=True)
+    summary: Mapped[str] = mapped_column(String(280), default="")
     description: Mapped[str] = mapped_column(Text, default="")  # Markdown, sanitised on render
+    # Free text such as "Bristol, Bath and North Somerset"; members' towns are shown beside it.
+    service_area: Mapped[str] = mapped_column(String(200), default="")
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
     # Dissolved alliances keep their page history but take no new members or bids.
     dissolved_at: Mapped[datetime | None]
@@ -67,6 +70,9 @@ class AllianceInvitation(Base):
         ForeignKey("organisations.id", ondelete="CASCADE"), index=True)
     invited_by_user_id: Mapped[int | None] = mapped_column(
         ForeignKey("users.id", ondelete="SET NULL"))
+    # The lead organisation on whose behalf the invitation went out.
+    invited_by_org_id: Mapped[int | None] = mapped_column(
+        ForeignKey("organisations.id", ondelete="SET NULL"))
     message: Mapped[str] = mapped_column(String(1000), default="")
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
     expires_at: Mapped[datetime]
@@ -77,7 +83,10 @@ class AllianceInvitation(Base):
         ForeignKey("users.id", ondelete="SET NULL"))
 
     alliance: Mapped[Alliance] = relationship()
-    organisation: Mapped["Organisation"] = relationship()  # noqa: F821
+    organisation: Mapped["Organisation"] = relationship(  # noqa: F821
+        foreign_keys=[organisation_id])
+    invited_by_org: Mapped["Organisation | None"] = relationship(  # noqa: F821
+        foreign_keys=[invited_by_org_id])
 
     def is_pending(self, now: datetime) -> bool:
         return (self.accepted_at is None and self.declined_at is None

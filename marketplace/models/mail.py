@@ -3,7 +3,7 @@
 import enum
 from datetime import datetime
 
-from sqlalchemy import Enum, String, Text
+from sqlalchemy import Enum, ForeignKey, String, Text
 from sqlalchemy.orm import Mapped, mapped_column
 
 from marketplace.models.base import Base, utcnow
@@ -26,6 +26,11 @@ class EmailMessage(Base):
     # Messages that carry secrets (reset links) or sealed bid details: the admin outbox
     # shows only their envelope.
     sensitive: Mapped[bool] = mapped_column(default=False)
+    # Mail about a sealed bid: the admin outbox hides it entirely (envelope included, so
+    # not even the number of bids shows) until this tender's deadline has passed. The
+    # tender, not a timestamp, is stored, so that an extended deadline keeps it sealed.
+    sealed_tender_id: Mapped[int | None] = mapped_column(
+        ForeignKey("tenders.id", ondelete="SET NULL"), index=True)
     status: Mapped[MailStatus] = mapped_column(
         Enum(MailStatus, name="mail_status", native_enum=False, length=16,
              values_callable=lambda e: [m.value for m in e]),

@@ -21,6 +21,8 @@ ROLE_ENUM = Enum(OrgRole, name="org_role", native_enum=False, length=16,
 
 class Organisation(Base):
     __tablename__ = "organisations"
+    # Directory imports are idempotent by the record's id in its source (a chamber's list).
+    __table_args__ = (UniqueConstraint("external_source", "external_id"),)
 
     id: Mapped[int] = mapped_column(primary_key=True)
     name: Mapped[str] = mapped_column(String(120))
@@ -30,6 +32,9 @@ class Organisation(Base):
     # Site-admin moderation: a hidden organisation disappears from public pages.
     hidden_at: Mapped[datetime | None]
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
+    # Set only for organisations created by `flask import organisations`.
+    external_source: Mapped[str | None] = mapped_column(String(80))
+    external_id: Mapped[str | None] = mapped_column(String(200))
 
     memberships: Mapped[list["Membership"]] = relationship(
         back_populates="organisation", cascade="all, delete-orphan")

@@ -1,6 +1,7 @@
 from flask import abort, flash, redirect, render_template, request, url_for
 from flask_login import current_user, login_required
 from sqlalchemy import select
+from sqlalchemy.exc import IntegrityError
 
 from marketplace.clock import now
 from marketplace.errors import DomainError
@@ -45,11 +46,15 @@ def create():
         try:
             org = services.create_organisation(current_user, form.name.data, form.summary.data,
                                                form.slug.data or None)
+            db.session.commit()
         except DomainError as exc:
             db.session.rollback()
             form.slug.errors.append(exc.message)
+        except IntegrityError:
+            # Someone took the same address between our check and our insert.
+            db.session.rollback()
+            form.slug.errors.append("This web address was just taken; choose another.")
         else:
-            db.session.commit()
             services.switch_acting_organisation(current_user, org.id)
             flash(f"{org.name} is created, and you are its owner.", "success")
             return redirect(url_for("orgs.show", slug=org.slug))
@@ -59,7 +64,10 @@ def create():
 @bp.route("/orgs/<slug>")
 def show(slug: str):
     org = _load_org(slug)
-    return render_template("orgs/show.html", org=org)
+    # The organisation's page is its capability profile (drafts only for its own people).
+    from marketplace.profiles.views import render_profile_page
+
+    return render_profile_page(org)
 
 
 @bp.route("/orgs/<slug>/members")

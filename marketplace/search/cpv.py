@@ -146,8 +146,9 @@ def label(code8: str) -> str:
     return load().labels.get(code8, "")
 
 
-def labels_for(codes: Iterable[object]) -> list[str]:
-    """Labels of the given codes and of all their ancestors (for indexing)."""
+def labels_for(codes: Iterable[object], *, min_level: int = 2) -> list[str]:
+    """Labels of the given codes and of their ancestors down to prefixes of
+    ``min_level`` digits (2: up to the division; 4: stop at the class)."""
     vocab = load()
     out: list[str] = []
     seen: set[str] = set()
@@ -156,6 +157,8 @@ def labels_for(codes: Iterable[object]) -> list[str]:
         while c and c not in seen:
             seen.add(c)
             if c in vocab:
+                if len(vocab.prefixes[c]) < min_level and out:
+                    break
                 out.append(vocab.labels[c])
             c = vocab.parents.get(c)
     return out

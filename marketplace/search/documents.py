@@ -41,6 +41,9 @@ from marketplace.search.analysis import has_cjk
 from marketplace.search.schema import STORED_BODY_CHARS, doc_id
 
 DEFAULT_RADIUS_KM = 50.0
+#: Labels are indexed from each code up to its class (4 digits): group and
+#: division labels are generic ("Construction work") and cost postings.
+CPV_LABEL_MIN_LEVEL = 4
 
 
 def _text(value: object) -> str:
@@ -111,7 +114,8 @@ def normalise_requirements(reqs: object) -> list[dict]:
         if isinstance(r, str):
             typ, val = "capability", r
         elif isinstance(r, dict):
-            typ = str(r.get("type") or r.get("kind") or "capability").lower()
+            default = "cpv" if r.get("code") and not r.get("name") else "capability"
+            typ = str(r.get("type") or r.get("kind") or default).lower()
             val = r.get("value") or r.get("name") or r.get("code") or ""
         else:
             continue
@@ -144,7 +148,7 @@ def _base(kind: str, d: dict, title: str, *, summary: object = "", body: object 
         "_stored_body": body_text[:STORED_BODY_CHARS],
         "capabilities": caps_text,
         "cpv": " ".join(cpv.expand(codes)),
-        "cpv_labels": " ; ".join(cpv.labels_for(codes)),
+        "cpv_labels": " ; ".join(cpv.labels_for(codes, min_level=CPV_LABEL_MIN_LEVEL)),
         "cpv_codes": list(codes),
         "town": _key(d.get("town")),
         "_stored_town": _text(d.get("town")),

@@ -99,7 +99,7 @@ def refresh(ix, path: str):
 
 def build_index(path: str, documents: Iterable[dict],
                 progress: Callable[[int], None] | None = None, *,
-                procs: int | None = None, limitmb: int = 128,
+                procs: int | None = None, limitmb: int = 256,
                 keep_previous: bool = True) -> str:
     """Build a full index from ``documents`` and swap it in atomically.
 

@@ -66,31 +66,49 @@ from marketplace.search.schema import TEXT_FIELD_BOOSTS
 LEVEL_VALUE = {4: 4.0, 3: 2.0, 2: 1.0}
 LEVEL_NAME = {4: "class", 3: "group", 2: "division"}
 LEVEL_NORM = sum(LEVEL_VALUE.values())
+#: Whoosh block-max skipping ("optimize"): with many OR-ed terms its bookkeeping
+#: costs more than it saves (measured), so it is off.
+OPTIMIZE = False
 
 
 @dataclass(frozen=True)
 class Weights:
-    """Weights of the score components and knobs of the candidate search."""
+    """Weights of the score components and knobs of the candidate search.
 
-    text: float = 0.40
-    cpv: float = 0.45
-    cert: float = 0.10
-    geo: float = 0.10
+    Defaults were tuned on the uk_dev and ca_dev development sets only.
+    """
+
+    # score components (see the module docstring and docs/matching.md)
+    text: float = 0.5
+    cpv: float = 1.0
+    cert: float = 0.1
+    geo: float = 0.1
     track: float = 0.05
-    key_terms: int = 10
-    max_df_share: float = 0.5
-    title_weight: float = 2.0
+    # text: key terms and BM25F
+    key_terms: int = 12
+    stop_df_share: float = 0.5  # terms in more documents than this share are ignored
+    rare_df_share: float = 0.02  # terms in at most max(rare_df_abs, share * N)
+    rare_df_abs: int = 500  # documents find candidates; the others are only scored
+    #                          on those candidates (cheap at any index size)
+    title_weight: float = 2.0  # tender title words count twice in key-term selection
+    title_boost: float = 0.0  # firm names are weak evidence of what a firm does
+    query_idf_power: float = 0.0  # 0: query term boost from tf only (BM25 has idf)
+    bm25_b: float = 0.3
+    bm25_k1: float = 1.2
+    # pseudo-relevance feedback: terms common in the best hits are added
+    expand_terms: int = 6
+    expand_docs: int = 5
+    expand_weight: float = 0.4
+    # CPV inference for tenders without codes
     prf_docs: int = 10
-    prf_share: float = 0.7  # inferred CPV: share of the index's own evidence
+    prf_share: float = 0.35  # share of the index's own evidence vs the label vocabulary
     label_codes: int = 8
     min_prefix_weight: float = 0.15  # CPV prefixes used to fetch candidates
-    bm25_b: float = 0.75
-    bm25_k1: float = 1.2
-    query_idf_power: float = 0.0  # 0: query term boost from tf only (BM25 has idf)
-    title_boost: float = 0.3  # firm names are weak evidence of what a firm does
-    expand_terms: int = 0  # pseudo-relevance feedback: terms added from top docs
-    expand_docs: int = 8
-    expand_weight: float = 0.3
+    # division coverage of the top places
+    diversity: float = 0.8  # bonus x weight of the tender divisions a firm adds
+    diversity_depth: int = 10  # places re-ranked for coverage
+    novelty: float = 0.1  # bonus for any new division...
+    novelty_max_share: float = 0.3  # ...when no division has more than this share
 
 
 DEFAULT_WEIGHTS = Weights()
@@ -116,6 +134,7 @@ class Reasons:
     within_radius: bool | None = None
     radius_km: float | None = None
     track_record: int = 0
+    divisions: list[str] = field(default_factory=list)  # the firm's CPV divisions
 
     @property
     def best_cpv_level(self) -> str | None:
@@ -213,14 +232,23 @@ def _df(searcher, term: str) -> int:
 
 # ---------------------------------------------------------------- profiles
 
+def _max_df(searcher, weights: Weights) -> int:
+    return int(weights.stop_df_share * searcher.doc_count())
+
+
+def _rare_df(searcher, weights: Weights) -> int:
+    return int(max(weights.rare_df_abs, weights.rare_df_share * searcher.doc_count()))
+
+
 def key_terms(searcher, parts: list[tuple[str, float]], *, limit: int = 10,
-              max_df_share: float = 0.5) -> list[KeyTerm]:
+              max_df: int | None = None) -> list[KeyTerm]:
     """Select key terms of weighted text parts by tf-idf against the index.
 
     The weight of a term is ``(1 + log(tf)) * idf`` where tf sums the part
     weights of its occurrences and idf comes from the index's own document
     frequencies (the most frequent field).  Unknown terms and terms in more
-    than ``max_df_share`` of the documents are not used.
+    than ``max_df`` documents are not used (they would cost much to score
+    and say little).
     """
     tf: Counter = Counter()
     word: dict[str, str] = {}
@@ -234,7 +262,7 @@ def key_terms(searcher, parts: list[tuple[str, float]], *, limit: int = 10,
     out = []
     for stem, f in tf.items():
         df = _df(searcher, stem)
-        if df == 0 or df > max_df_share * n:
+        if df == 0 or (max_df is not None and df > max_df):
             continue
         idf = math.log(1 + (n - df + 0.5) / (df + 0.5))
         out.append(KeyTerm(stem, word[stem].lower(), (1 + math.log(max(f, 1.0))) * idf, df))
@@ -249,9 +277,14 @@ def _field_boosts(weights: Weights) -> dict[str, float]:
 
 
 def _text_query(terms: list[KeyTerm], searcher, idf_power: float = 0.0,
-                boosts: dict[str, float] | None = None) -> Or | None:
+                boosts: dict[str, float] | None = None, scale: float = 1.0
+                ) -> list[tuple[KeyTerm, Term]]:
+    """One boosted Term per key term and text field where the term occurs.
+
+    Query weights are ``1 + log(tf)`` (times ``idf ** idf_power``) scaled to
+    the best key term; BM25F supplies the idf."""
     if not terms:
-        return None
+        return []
     n = max(1, searcher.doc_count())
 
     def qweight(k: KeyTerm) -> float:
@@ -261,40 +294,98 @@ def _text_query(terms: list[KeyTerm], searcher, idf_power: float = 0.0,
     top = max(qweight(k) for k in terms) or 1.0
     subs = []
     for k in terms:
-        qw = qweight(k) / top
+        qw = scale * qweight(k) / top
         for fname, fb in (boosts or TEXT_FIELD_BOOSTS).items():
             if fb and searcher.doc_frequency(fname, k.term):
-                subs.append(Term(fname, k.term, boost=fb * qw))
-    return Or(subs) if subs else None
+                subs.append((k, Term(fname, k.term, boost=fb * qw)))
+    return subs
+
+
+def _text_search(searcher, subs: list[tuple[KeyTerm, Term]], allow, limit: int,
+                 rare_df: int) -> list[tuple[int, float, dict, set[str]]]:
+    """Two-tier BM25F search: rare terms find the candidates, frequent terms
+    are scored on those candidates only.
+
+    Returns ``[(docnum, score, stored fields, matched words)]`` best first.
+    A posting list of a frequent term can hold most of the index; walking
+    it costs time in proportion to the index size, so it is only probed at
+    the candidates' document numbers (``skip_to``).  When no rare term is
+    left, the two least frequent terms find the candidates.
+    """
+    rare = [(k, q) for k, q in subs if k.df <= rare_df]
+    freq = [(k, q) for k, q in subs if k.df > rare_df]
+    if not rare and freq:
+        keep = {k.term for k in sorted({k.term: k for k, _ in freq}.values(),
+                                       key=lambda k: k.df)[:2]}
+        rare = [(k, q) for k, q in freq if k.term in keep]
+        freq = [(k, q) for k, q in freq if k.term not in keep]
+    if not rare:
+        return []
+    words = {k.term: k.word for k, _ in subs}
+    res = searcher.search(Or([q for _, q in rare]), limit=limit, filter=allow, terms=True,
+                          optimize=OPTIMIZE)
+    docs: dict[int, list] = {}
+    for hit in res:
+        docs[hit.docnum] = [hit.score, hit.fields(),
+                            {words.get(_s(t), _s(t)) for _, t in hit.matched_terms()}]
+    if freq and docs:
+        _score_on(searcher, docs, freq)
+    out = [(d, v[0], v[1], v[2]) for d, v in docs.items()]
+    out.sort(key=lambda x: (-x[1], x[0]))
+    return out
+
+
+def _score_on(searcher, docs: dict[int, list], subs: list[tuple[KeyTerm, Term]]) -> None:
+    """Add the BM25F scores of ``subs`` for the documents in ``docs``."""
+    cand = sorted(docs)
+    context = searcher.context()
+    for sub, offset in searcher.leaf_searchers():
+        end = offset + sub.doc_count_all()
+        local = [d - offset for d in cand if offset <= d < end]
+        if not local:
+            continue
+        for k, q in subs:
+            m = q.matcher(sub, context)
+            for d in local:
+                if not m.is_active():
+                    break
+                if m.id() < d:
+                    m.skip_to(d)
+                    if not m.is_active():
+                        break
+                if m.id() == d:
+                    entry = docs[d + offset]
+                    entry[0] += m.score()
+                    entry[2].add(k.word)
 
 
 def _expansion_terms(searcher, res, original: list[KeyTerm], weights: Weights
                      ) -> list[KeyTerm]:
+    # res: [(docnum, score, fields, words)] best first
     """Pseudo-relevance feedback: terms common in the best hits' text."""
     have = {k.term for k in original}
     n = max(1, searcher.doc_count())
     acc: dict[str, float] = defaultdict(float)
     word: dict[str, str] = {}
     top = None
-    for i, hit in enumerate(res):
+    for i, (_, score, f, _) in enumerate(res):
         if i >= weights.expand_docs:
             break
-        top = top or hit.score or 1.0
-        f = hit.fields()
+        top = top or score or 1.0
         text = " ".join(str(f.get(k) or "") for k in ("summary", "body", "capabilities"))
         seen = set()
         for stem, orig in _surface_terms(text):
             if stem in have or stem in seen or stem.isdigit():
                 continue
             seen.add(stem)
-            acc[stem] += hit.score / top
+            acc[stem] += score / top
             word.setdefault(stem, orig.lower())
     out = []
     for stem, w in acc.items():
         if w < 2 * min(1.0, weights.expand_docs / 4) and w < 2:
             continue
         df = _df(searcher, stem)
-        if not df or df > weights.max_df_share * n:
+        if not df or df > _max_df(searcher, weights):
             continue
         idf = math.log(1 + (n - df + 0.5) / (df + 0.5))
         out.append(KeyTerm(stem, word[stem], w * idf, df))
@@ -302,14 +393,10 @@ def _expansion_terms(searcher, res, original: list[KeyTerm], weights: Weights
     return out[: weights.expand_terms]
 
 
-def _expansion_query(extra: list[KeyTerm], searcher, weights: Weights) -> list[Term]:
-    top = max(k.weight for k in extra) or 1.0
-    subs = []
-    for k in extra:
-        for fname, fb in _field_boosts(weights).items():
-            if fb and searcher.doc_frequency(fname, k.term):
-                subs.append(Term(fname, k.term, boost=fb * weights.expand_weight * k.weight / top))
-    return subs
+def _expansion_query(extra: list[KeyTerm], searcher, weights: Weights
+                     ) -> list[tuple[KeyTerm, Term]]:
+    return _text_query(extra, searcher, weights.query_idf_power, _field_boosts(weights),
+                       scale=weights.expand_weight)
 
 
 def _known_weights(codes) -> dict[str, float]:
@@ -431,7 +518,7 @@ def tender_profile(searcher, tender: dict, *, weights: Weights = DEFAULT_WEIGHTS
              (str(tender.get("description") or ""), 1.0),
              (caps, weights.title_weight)]
     terms = key_terms(searcher, parts, limit=weights.key_terms,
-                      max_df_share=weights.max_df_share)
+                      max_df=_max_df(searcher, weights))
     codes = list(tender.get("cpv_codes") or ()) + [r["value"] for r in reqs if r["type"] == "cpv"]
     known = _known_weights(codes)
     certs = [normalise_cert(r["value"]) for r in reqs if r["type"] == "certification"]
@@ -462,24 +549,22 @@ def match_tender(searcher, tender: dict, *, kinds=("organisation", "alliance"),
     cands: dict[int, dict] = {}
     text_scores: dict[int, float] = {}
     matched: dict[int, list[str]] = {}
-    if text_q is not None:
-        res = searcher.search(text_q, limit=candidate_limit, filter=allow, terms=True)
-        if weights.expand_terms:
+    rare_df = _rare_df(searcher, weights)
+    if text_q:
+        res = _text_search(searcher, text_q, allow, candidate_limit, rare_df)
+        if weights.expand_terms and res:
             extra = _expansion_terms(searcher, res, profile.key_terms, weights)
             if extra:
                 profile.key_terms.extend(extra)
-                text_q = Or([*text_q.subqueries, *_expansion_query(extra, searcher, weights)])
-                res = searcher.search(text_q, limit=candidate_limit, filter=allow, terms=True)
-        surface = {k.term: k.word for k in profile.key_terms}
+                text_q = text_q + _expansion_query(extra, searcher, weights)
+                res = _text_search(searcher, text_q, allow, candidate_limit, rare_df)
         hits = []
-        for hit in res:
-            text_scores[hit.docnum] = hit.score
-            f = hit.fields()
-            cands[hit.docnum] = f
-            words = sorted({surface.get(_s(t), _s(t)) for _, t in hit.matched_terms()})
-            matched[hit.docnum] = words
+        for docnum, score, f, words in res:
+            text_scores[docnum] = score
+            cands[docnum] = f
+            matched[docnum] = sorted(words)
             if len(hits) < weights.prf_docs:
-                hits.append((f, hit.score))
+                hits.append((f, score))
         if profile.cpv_inferred:
             prf = _prf_weights(searcher, hits)
             label = cpv_infer.guess({k.term: k.weight for k in profile.key_terms},
@@ -513,12 +598,132 @@ def match_tender(searcher, tender: dict, *, kinds=("organisation", "alliance"),
             terms=matched.get(docnum, []), cpv=overlaps, cpv_inferred=profile.cpv_inferred,
             certifications_covered=covered, certifications_missing=missing,
             distance_km=dist, within_radius=within, radius_km=radius, track_record=track_n,
+            divisions=sorted({c[:2] for c in f.get("cpv_codes") or []}),
+        )
+        out.append(Match(f["doc_id"], f.get("kind", ""), f.get("title", ""),
+                         round(score, 6), comps, reasons))
+    out.sort(key=lambda m: (-m.score, m.doc_id))
+    if weights.diversity > 0:
+        divs = [w for p, w in profile.cpv_weights.items() if len(p) == 2]
+        spread = bool(divs) and max(divs) <= weights.novelty_max_share * sum(divs)
+        out = diversify(out, profile.cpv_weights, weights.diversity, weights.diversity_depth,
+                        weights.novelty if spread else 0.0)
+    return out[:top]
+
+
+def _divisions(m: Match) -> set[str]:
+    return {o.code[:2] for o in m.reasons.cpv} | set(m.reasons.divisions)
+
+
+def diversify(ranked: list[Match], cpv_weights: dict[str, float], bonus: float,
+              depth: int, novelty: float = 0.0) -> list[Match]:
+    """Greedy re-ranking of the first ``depth`` places for division coverage.
+
+    At each place the candidate maximising ``score + bonus * (weight of the
+    tender's CPV divisions it adds to those already covered)`` is taken, so a
+    tender spanning several divisions (works + services, say) gets firms for
+    each part near the top.  Scores themselves are not changed.
+    """
+    div_w = {p: w for p, w in cpv_weights.items() if len(p) == 2}
+    if len(div_w) < 2 and not novelty:
+        return ranked
+    pool = ranked[: depth * 5]
+    rest = ranked[depth * 5:]
+    chosen: list[Match] = []
+    covered: set[str] = set()
+    def gain(m: Match, covered: set[str]) -> float:
+        new = _divisions(m) - covered
+        return (m.score + bonus * sum(div_w.get(d, 0.0) for d in new)
+                + (novelty if new and covered else 0.0))
+
+    while pool and len(chosen) < depth:
+        best = max(pool, key=lambda m: (gain(m, covered), m.score))
+        pool.remove(best)
+        chosen.append(best)
+        covered |= _divisions(best)
+    return chosen + sorted(pool, key=lambda m: (-m.score, m.doc_id)) + rest
+
+
+def _s(t) -> str:
+    return t.decode("utf-8") if isinstance(t, bytes) else str(t)
+
+
+# ---------------------------------------------------------------- reverse
+
+def organisation_profile(searcher, org: dict, *, weights: Weights = DEFAULT_WEIGHTS
+                         ) -> tuple[Profile, object]:
+    """Key terms and CPV weights of an organisation (for :func:`tenders_for`)."""
+    caps = " ; ".join(str(c) for c in org.get("capabilities") or ())
+    labels = " ; ".join(cpv.labels_for(org.get("cpv_codes") or ())[:12])
+    parts = [(str(org.get("name") or ""), weights.title_boost or 0.5),
+             (str(org.get("summary") or ""), weights.title_weight),
+             (str(org.get("description") or ""), 1.0),
+             (caps, weights.title_weight), (labels, 1.0)]
+    terms = key_terms(searcher, parts, limit=weights.key_terms,
+                      max_df=_max_df(searcher, weights))
+    known = _known_weights(org.get("cpv_codes"))
+    profile = Profile(terms, known, not known, [], _place(org))
+    return profile, _text_query(terms, searcher, weights.query_idf_power, _field_boosts(weights))
+
+
+def tenders_for(searcher, organisation: dict, *, top: int = 20, statuses=("open",),
+                candidate_limit: int = 200, weights: Weights = DEFAULT_WEIGHTS) -> list[Match]:
+    """Rank tenders for an organisation with the same components as
+    :func:`match_tender` (text, CPV, certifications, distance, track record).
+
+    The tender's codes define the CPV weights and its required
+    certifications the cert share; the distance is from the tender's place
+    to the organisation's place, against the organisation's service radius.
+    """
+    searcher = _scoring_searcher(searcher, weights)
+    allow = set(_allow(searcher, (("kind", ("tender",)),)))
+    if statuses:
+        allow &= _allow(searcher, (("status", tuple(statuses)),))
+    profile, text_q = organisation_profile(searcher, organisation, weights=weights)
+    codes = [c for c in (cpv.normalise(x) for x in organisation.get("cpv_codes") or ()) if c]
+    certs = {normalise_cert(c) for c in organisation.get("certifications") or ()}
+    loc = _place(organisation)
+    radius = _num(organisation.get("service_radius_km"))
+    firm_places = [(loc[0], loc[1], radius if radius is not None else 50.0)] if loc else []
+    track_n = int(_num(organisation.get("track_record")) or 0)
+
+    cands: dict[int, dict] = {}
+    text_scores: dict[int, float] = {}
+    matched: dict[int, list[str]] = {}
+    if text_q:
+        for docnum, score, f, words in _text_search(searcher, text_q, allow, candidate_limit,
+                                                    _rare_df(searcher, weights)):
+            text_scores[docnum] = score
+            cands[docnum] = f
+            matched[docnum] = sorted(words)
+    cpv_terms = [Term("cpv", p) for p in profile.cpv_weights if len(p) >= 3]
+    if cpv_terms:
+        for hit in searcher.search(Or(cpv_terms), limit=candidate_limit, filter=allow):
+            cands.setdefault(hit.docnum, hit.fields())
+
+    best_text = max(text_scores.values(), default=0.0) or 1.0
+    out = []
+    for docnum, f in cands.items():
+        text = text_scores.get(docnum, 0.0) / best_text
+        t_weights = _known_weights(f.get("cpv_codes"))
+        cpv_v, overlaps = cpv_component(t_weights, codes)
+        required = list(f.get("certs") or [])
+        cert_v, covered, missing = cert_component(required, certs)
+        places = f.get("places") or []
+        tplace = (places[0][0], places[0][1]) if places else None
+        geo_v, dist, within, rad = geo_component(tplace, firm_places)
+        track_v = track_component(track_n)
+        comps = {"text": round(text, 4), "cpv": round(cpv_v, 4), "cert": round(cert_v, 4),
+                 "geo": round(geo_v, 4), "track": round(track_v, 4)}
+        score = (weights.text * text + weights.cpv * cpv_v + weights.cert * cert_v
+                 + weights.geo * geo_v + weights.track * track_v)
+        reasons = Reasons(
+            terms=matched.get(docnum, []), cpv=overlaps, cpv_inferred=False,
+            certifications_covered=covered, certifications_missing=missing,
+            distance_km=dist, within_radius=within, radius_km=rad, track_record=track_n,
+            divisions=sorted({c[:2] for c in f.get("cpv_codes") or []}),
         )
         out.append(Match(f["doc_id"], f.get("kind", ""), f.get("title", ""),
                          round(score, 6), comps, reasons))
     out.sort(key=lambda m: (-m.score, m.doc_id))
     return out[:top]
-
-
-def _s(t) -> str:
-    return t.decode("utf-8") if isinstance(t, bytes) else str(t)

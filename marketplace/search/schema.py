@@ -11,25 +11,29 @@ field           type / analyzer                            use
 ==============  =========================================  =====================
 doc_id          ID unique, S                               upserts, result ids
 kind            ID S C                                     kind filter, counts
-version         NUMERIC int, S                             stale-update checks
+version         STORED int                                 stale-update checks
 title           TEXT english, S (short)                    name or title
 summary         TEXT english, S                            short summary
 body            TEXT english, S (first 600 chars)          description
 capabilities    TEXT english, S                            free capability tags
 cpv             KEYWORD (no positions)                     own codes + ancestors
-cpv_labels      TEXT english                               labels at every level
+cpv_labels      TEXT english                               labels down from class
 cpv_codes       STORED                                     own 8-digit codes
 town, region    ID (lower-cased), S                        place filters
 size            ID S                                       micro/small/...
 certs           KEYWORD commas, lower-cased, S             certification names
 status          ID S                                       tender status
-lat, lon        NUMERIC float, S                           distance, bbox
-radius_km       NUMERIC float, S                           service radius
-track_record    NUMERIC int, S C                           confirmed projects
+lat, lon        NUMERIC float32 (shift 8), S               distance, bbox filter
+radius_km       STORED                                     service radius
+track_record    STORED int                                 confirmed projects
 places          STORED                                     [(lat, lon, radius)]
 cjk             TEXT character bigrams                     Chinese/Japanese text
 spell           TEXT simple (no stemming)                  "did you mean"
 ==============  =========================================  =====================
+
+Numeric fields are few and coarse on purpose: each NUMERIC value is indexed
+as several terms (bits / shift_step) and, during a build, every posting of
+an unscored field costs a file-system ``stat`` in Whoosh 2.7.4.
 
 Field weights are applied at query time (see :data:`TEXT_FIELD_BOOSTS`), so
 they can be tuned without rebuilding the index.
@@ -72,23 +76,23 @@ def build_schema() -> Schema:
     return Schema(
         doc_id=ID(unique=True, stored=True),
         kind=ID(stored=True, sortable=True),
-        version=NUMERIC(int, bits=64, stored=True, signed=False),
+        version=STORED(),
         title=TEXT(analyzer=english, stored=True),
         summary=TEXT(analyzer=english, stored=True),
         body=TEXT(analyzer=english, stored=True),
         capabilities=TEXT(analyzer=english, stored=True),
         cpv=KEYWORD(scorable=True),
-        cpv_labels=TEXT(analyzer=english, phrase=False),
+        cpv_labels=TEXT(analyzer=english),
         cpv_codes=STORED(),
         town=ID(stored=True),
         region=ID(stored=True),
         size=ID(stored=True),
         certs=KEYWORD(commas=True, lowercase=True, stored=True, scorable=True),
         status=ID(stored=True),
-        lat=NUMERIC(float, stored=True),
-        lon=NUMERIC(float, stored=True),
-        radius_km=NUMERIC(float, stored=True),
-        track_record=NUMERIC(int, stored=True, sortable=True),
+        lat=NUMERIC(float, bits=32, shift_step=8, stored=True),
+        lon=NUMERIC(float, bits=32, shift_step=8, stored=True),
+        radius_km=STORED(),
+        track_record=STORED(),
         places=STORED(),
         cjk=TEXT(analyzer=cjk_analyzer(), phrase=True),
         spell=TEXT(analyzer=simple_analyzer(), phrase=False),

@@ -1,0 +1,419 @@
+"""Safe parsing and execution of search-box queries.
+
+``search(searcher, q, kind=None, filters=None, page=1, pagelen=20)``
+returns a :class:`SearchPage`; it never raises for any user input.
+
+Parsing (:func:`parse_user_query`):
+
+* the text is cut to :data:`MAX_QUERY_CHARS` characters (at a word boundary)
+  and control characters are removed;
+* a ``MultifieldParser`` over title, summary, body, capabilities and CPV
+  labels with the boosts of ``schema.TEXT_FIELD_BOOSTS`` and AND between
+  words (if AND finds nothing, the words are OR-ed: ``SearchPage.relaxed``);
+  the English analyzer stems both sides ("tendering" finds "tenders");
+  ``"quoted words"`` are phrase queries, ``word*`` prefix queries;
+* leading wildcards (``*ing``, ``?oo``) would scan the whole term list: the
+  wildcard characters are stripped (``*ing`` -> ``ing``) and a wildcard or
+  prefix with fewer than :data:`MIN_PREFIX` literal characters before it
+  becomes a plain term;
+* runs of CJK characters are searched on the ``cjk`` bigram field, each run
+  as a phrase of its bigrams (a single word such as 投標 is one bigram), and
+  combined with the rest of the query;
+* ``QueryParserError`` (and anything else the parser throws) and
+  ``QueryError`` at search time (e.g. a phrase on a field without positions)
+  fall back to the plain words of the text, escaped, OR-ed
+  (``SearchPage.fallback``).
+
+Results: totals come from ``scored_length()`` / ``estimated_length()``, never
+``len(results)``; per-kind counts are a ``kind`` facet count; highlights are
+made only for the hits of the shown page from the short stored fields
+(HTML-escaped, matches in ``<mark>``); "did you mean" uses the index's own
+terms of the small ``spell`` field (names, capabilities, towns).
+
+One searcher per thread; see :mod:`marketplace.search.index`.
+"""
+
+from __future__ import annotations
+
+import math
+import re
+import unicodedata
+import weakref
+from dataclasses import dataclass, field
+
+from whoosh import highlight, sorting
+from whoosh.qparser import AndGroup, MultifieldParser, OrGroup
+from whoosh.qparser.common import QueryParserError
+from whoosh.query import (
+    And,
+    FuzzyTerm,
+    NumericRange,
+    Or,
+    Phrase,
+    Prefix,
+    QueryError,
+    Regex,
+    Term,
+    Wildcard,
+)
+
+from marketplace.search.analysis import CJK_RUN, analyze, cjk_analyzer
+from marketplace.search.schema import KINDS, SPELLING_FIELD, TEXT_FIELD_BOOSTS
+
+MAX_QUERY_CHARS = 200
+MIN_PREFIX = 2
+SEARCH_FIELDS = tuple(TEXT_FIELD_BOOSTS)
+_CONTROL = re.compile(r"[\x00-\x08\x0b-\x1f\x7f]")
+_LEADING_WILD = re.compile(r"(^|[\s(:\"+\-])[*?]+")
+_WORD = re.compile(r"[^\W_]+")
+_CJK_ANALYZER = cjk_analyzer()
+
+
+@dataclass
+class Hit:
+    doc_id: str
+    kind: str
+    title: str
+    score: float
+    town: str = ""
+    region: str = ""
+    highlights: dict[str, str] = field(default_factory=dict)
+
+
+@dataclass
+class SearchPage:
+    query: str
+    parsed: str
+    hits: list[Hit]
+    page: int
+    pagelen: int
+    total: int
+    total_is_exact: bool
+    counts_by_kind: dict[str, int]
+    did_you_mean: str | None = None
+    relaxed: bool = False
+    fallback: bool = False
+    notes: list[str] = field(default_factory=list)
+
+    @property
+    def pages(self) -> int:
+        return max(1, -(-self.total // self.pagelen)) if self.pagelen else 1
+
+
+# ---------------------------------------------------------------- parsing
+
+def clean_text(text: object) -> str:
+    """Normalise, strip control characters and cap the length."""
+    s = unicodedata.normalize("NFKC", str(text or ""))
+    s = _CONTROL.sub(" ", s).strip()
+    if len(s) > MAX_QUERY_CHARS:
+        cut = s[:MAX_QUERY_CHARS]
+        space = cut.rfind(" ")
+        s = cut[:space] if space > MAX_QUERY_CHARS // 2 else cut
+    return s
+
+
+def _parser(schema, group):
+    return MultifieldParser(list(SEARCH_FIELDS), schema, fieldboosts=dict(TEXT_FIELD_BOOSTS),
+                            group=group)
+
+
+def _tame(q, notes: list[str]):
+    """Rewrite expensive or dangerous nodes of a parsed query tree."""
+    if isinstance(q, Wildcard | Prefix) and not isinstance(q, FuzzyTerm):
+        text = q.text if isinstance(q.text, str) else str(q.text)
+        literal = re.split(r"[*?]", text, maxsplit=1)[0] if isinstance(q, Wildcard) else text
+        if len(literal) < MIN_PREFIX:
+            stripped = text.strip("*?")
+            notes.append("wildcard-rewritten")
+            if not stripped or re.search(r"[*?]", stripped):
+                return None
+            return Term(q.fieldname, stripped, boost=q.boost)
+        return q
+    if isinstance(q, Regex):
+        notes.append("regex-dropped")
+        return None
+    if isinstance(q, FuzzyTerm) and len(q.text) < 4:
+        return Term(q.fieldname, q.text, boost=q.boost)
+    if hasattr(q, "subqueries") and not isinstance(q, Phrase):
+        subs = [s for s in (_tame(s, notes) for s in q.subqueries) if s is not None]
+        if not subs:
+            return None
+        q.subqueries = subs
+        return q
+    if hasattr(q, "child"):
+        c = _tame(q.child, notes)
+        if c is None:
+            return None
+        q.child = c
+        return q
+    return q
+
+
+def _cjk_query(text: str):
+    parts = []
+    for run in CJK_RUN.findall(text):
+        toks = [t.text for t in _CJK_ANALYZER(run, mode="query")]
+        if len(toks) == 1:
+            parts.append(Term("cjk", toks[0]) if len(toks[0]) > 1 else Prefix("cjk", toks[0]))
+        elif toks:
+            parts.append(Phrase("cjk", toks))
+    if not parts:
+        return None
+    return parts[0] if len(parts) == 1 else And(parts)
+
+
+def plain_query(text: str, *, conjunctive: bool = False):
+    """The escaped plain words of ``text`` over the search fields (fallback)."""
+    subs = []
+    for stem in dict.fromkeys(analyze(" ".join(_WORD.findall(CJK_RUN.sub(" ", text))))):
+        subs.append(Or([Term(f, stem, boost=b) for f, b in TEXT_FIELD_BOOSTS.items()]))
+    cjk = _cjk_query(text)
+    if cjk is not None:
+        subs.append(cjk)
+    if not subs:
+        return None
+    if len(subs) == 1:
+        return subs[0]
+    return And(subs) if conjunctive else Or(subs)
+
+
+def parse_user_query(schema, text: str, *, conjunctive: bool = True):
+    """Parse search-box text into a Whoosh query; never raises.
+
+    Returns ``(query or None, notes)``; notes name rewrites that happened
+    (``"wildcard-rewritten"``, ``"fallback"``...).
+    """
+    notes: list[str] = []
+    text = clean_text(text)
+    if not text:
+        return None, notes
+    latin = CJK_RUN.sub(" ", text)
+    latin = _LEADING_WILD.sub(lambda m: m.group(1), latin)
+    q = None
+    if latin.strip():
+        group = AndGroup if conjunctive else OrGroup.factory(0.9)
+        try:
+            q = _parser(schema, group).parse(latin)
+            q = _tame(q, notes)
+            if q is not None:
+                q = q.normalize()
+        except (QueryParserError, QueryError, Exception):  # the parser can throw anything
+            notes.append("fallback")
+            q = plain_query(latin, conjunctive=conjunctive)
+        if q is not None and _is_null(q):
+            q = None
+    cjk = _cjk_query(text)
+    if cjk is not None:
+        q = cjk if q is None else And([q, cjk])
+    return q, notes
+
+
+def _is_null(q) -> bool:
+    from whoosh.query import NullQuery
+
+    return q is NullQuery or q.__class__.__name__ == "_NullQuery"
+
+
+# ---------------------------------------------------------------- filters
+
+_SET_CACHE: weakref.WeakKeyDictionary = weakref.WeakKeyDictionary()
+
+
+def allow_docs(searcher, fieldname: str, values: tuple[str, ...]) -> set[int]:
+    """Docnums with ``fieldname`` in ``values``, cached per index reader
+    (for big, often-used filters such as kind and status)."""
+    per = _SET_CACHE.setdefault(searcher.reader(), {})
+    key = (fieldname, values)
+    if key not in per:
+        docs: set[int] = set()
+        for v in values:
+            docs.update(searcher.docs_for_query(Term(fieldname, v)))
+        per[key] = docs
+    return per[key]
+
+
+def _filter_query(filters: dict):
+    """Filter dict -> query.  Keys: town, region, size, status, cert(s),
+    cpv (any prefix), near=(lat, lon, km) as a bounding box."""
+    from marketplace.search import cpv as cpvmod
+    from marketplace.search.documents import normalise_cert
+
+    subs = []
+    for key in ("town", "region", "size", "status"):
+        v = filters.get(key)
+        if v:
+            subs.append(Term(key, " ".join(str(v).lower().split())))
+    certs = filters.get("certs") or filters.get("cert") or ()
+    for c in [certs] if isinstance(certs, str) else certs:
+        subs.append(Term("certs", normalise_cert(c)))
+    code = filters.get("cpv")
+    if code:
+        digits = re.sub(r"\D", "", str(code))
+        if len(digits) >= 2:
+            subs.append(Term("cpv", cpvmod.prefix(digits.ljust(8, "0"))
+                             if len(digits) == 8 else digits))
+    near = filters.get("near")
+    if near:
+        try:
+            lat, lon, km = (float(x) for x in near)
+            dlat = km / 111.0
+            dlon = km / max(1e-6, 111.0 * abs(math.cos(math.radians(lat))))
+            subs.append(NumericRange("lat", lat - dlat, lat + dlat))
+            subs.append(NumericRange("lon", lon - dlon, lon + dlon))
+        except (TypeError, ValueError):
+            pass
+    return And(subs) if subs else None
+
+
+def _combined_filter(searcher, kind, filters):
+    allow = None
+    if kind:
+        kinds = (kind,) if isinstance(kind, str) else tuple(kind)
+        allow = allow_docs(searcher, "kind", kinds)
+    fq = _filter_query(filters or {})
+    if fq is not None:
+        docs = set(searcher.docs_for_query(fq))
+        allow = docs if allow is None else allow & docs
+    return allow
+
+
+# ---------------------------------------------------------------- search
+
+class MarkFormatter(highlight.HtmlFormatter):
+    """HTML-escaped fragments with matched words in bare ``<mark>`` tags."""
+
+    def format_token(self, text, token, replace=False):
+        word = highlight.htmlescape(highlight.get_text(text, token, replace), quote=False)
+        return f"<mark>{word}</mark>"
+
+
+def suggest(searcher, text: str) -> str | None:
+    """"Did you mean": each word unknown to the spelling field replaced by
+    its closest known word (edit distance <= 2); ``None`` if nothing changed."""
+    words = _WORD.findall(CJK_RUN.sub(" ", clean_text(text)))
+    if not words:
+        return None
+    corrector = searcher.corrector(SPELLING_FIELD)
+    changed = False
+    out = []
+    for w in words:
+        lw = w.lower()
+        if len(lw) >= 3 and not lw.isdigit() and not searcher.doc_frequency(SPELLING_FIELD, lw):
+            sug = corrector.suggest(lw, limit=1, maxdist=2)
+            if sug and sug[0] != lw:
+                out.append(sug[0])
+                changed = True
+                continue
+        out.append(lw)
+    return " ".join(out) if changed else None
+
+
+class _Page:
+    """The hits of one page.  (Whoosh's ``search_page`` calls ``len(results)``,
+    which counts every match; this does not.)"""
+
+    def __init__(self, results, page, pagelen):
+        self.results = results
+        self.start = (page - 1) * pagelen
+        self.end = page * pagelen
+
+    def __iter__(self):
+        n = self.results.scored_length()
+        for i in range(self.start, min(self.end, n)):
+            yield self.results[i]
+
+
+def _run(searcher, q, allow, page, pagelen, counts):
+    kw = {"filter": allow, "terms": True}
+    if counts:
+        kw["groupedby"] = {"kind": sorting.FieldFacet("kind", maptype=sorting.Count)}
+    return _Page(searcher.search(q, limit=page * pagelen, **kw), page, pagelen)
+
+
+def search(searcher, q: str, kind=None, filters: dict | None = None, page: int = 1,
+           pagelen: int = 20, *, counts: bool = True, highlights: bool = True,
+           suggest_below: int = 3) -> SearchPage:
+    """Run a search-box query.  Never raises for any ``q``.
+
+    ``kind`` limits the hits to one kind (or a tuple of kinds); the per-kind
+    counts are computed over the same filters and are exact.  ``filters``:
+    see :func:`_filter_query`.  ``page`` is 1-based.
+    """
+    text = clean_text(q)
+    page = max(1, int(page or 1))
+    pagelen = max(1, min(100, int(pagelen or 20)))
+    empty = SearchPage(text, "", [], page, pagelen, 0, True, {})
+    try:
+        parsed, notes = parse_user_query(searcher.schema, text)
+    except Exception:  # belt and braces: parse_user_query should not raise
+        parsed, notes = plain_query(text), ["fallback"]
+    if parsed is None:
+        return empty
+    try:
+        allow = _combined_filter(searcher, kind, filters)
+        count_allow = _combined_filter(searcher, None, filters)
+    except Exception:
+        allow = count_allow = None
+    relaxed = fallback = False
+    try:
+        res = _run(searcher, parsed, allow, page, pagelen, False)
+        if res.results.scored_length() == 0 and len(parsed.all_terms()) > 1:
+            relaxed_q, _ = parse_user_query(searcher.schema, text, conjunctive=False)
+            if relaxed_q is not None:
+                res2 = _run(searcher, relaxed_q, allow, page, pagelen, False)
+                if res2.results.scored_length():
+                    parsed, res, relaxed = relaxed_q, res2, True
+    except QueryError:
+        parsed, fallback = plain_query(text), True
+        if parsed is None:
+            return empty
+        res = _run(searcher, parsed, allow, page, pagelen, False)
+    except Exception:
+        return SearchPage(text, "", [], page, pagelen, 0, True, {}, fallback=True,
+                          notes=["error"])
+    results = res.results
+    counts_by_kind: dict[str, int] = {}
+    if counts:
+        try:
+            cres = searcher.search(parsed, limit=1, filter=count_allow,
+                                   groupedby={"kind": sorting.FieldFacet(
+                                       "kind", maptype=sorting.Count)})
+            counts_by_kind = {k: int(v) for k, v in cres.groups("kind").items()
+                              if k in KINDS}
+        except Exception:
+            counts_by_kind = {}
+    if highlights:
+        results.fragmenter = highlight.ContextFragmenter(maxchars=200, surround=40)
+        results.formatter = MarkFormatter()
+    hits = []
+    for hit in res:
+        f = hit.fields()
+        hl = {}
+        if highlights:
+            for fname in ("title", "summary", "body"):
+                try:
+                    frag = hit.highlights(fname, top=2)
+                except Exception:
+                    frag = ""
+                if frag:
+                    hl[fname] = frag
+        hits.append(Hit(f.get("doc_id", ""), f.get("kind", ""), f.get("title", ""),
+                        float(hit.score or 0.0), f.get("town", ""), f.get("region", ""), hl))
+    if kind is None and counts_by_kind:
+        total, exact = sum(counts_by_kind.values()), True
+    elif kind is not None and counts_by_kind:
+        kinds = (kind,) if isinstance(kind, str) else tuple(kind)
+        total, exact = sum(counts_by_kind.get(k, 0) for k in kinds), True
+    else:
+        exact = results.has_exact_length()
+        total = results.scored_length() if exact else results.estimated_length()
+    did_you_mean = None
+    if total < suggest_below:
+        try:
+            did_you_mean = suggest(searcher, text)
+        except Exception:
+            did_you_mean = None
+    return SearchPage(text, str(parsed), hits, page, pagelen, int(total), exact,
+                      counts_by_kind, did_you_mean, relaxed, fallback or "fallback" in notes,
+                      notes)
