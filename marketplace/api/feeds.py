@@ -1,4 +1,7 @@
-"""The OCDS release-package feed of all published tenders, paginated by id."""
+"""The OCDS release-package feed of all published tenders, paginated by id.
+
+Until a tender is published the feed answers 404 with the API's error object: OCDS release
+packages must hold at least one release."""
 
 from flask import current_app, request, url_for
 
@@ -36,6 +39,13 @@ def releases():
     moment = now()
     page = services.keyset_page(ocds.exportable_tenders_query(), Tender.id,
                                 args["limit"], args.get("cursor"))
+    if not page.items:
+        # The release-package schema requires at least one release (minItems 1), so an empty
+        # package would not be valid OCDS: say plainly that there is nothing yet instead.
+        message = ("No releases are published yet." if not args.get("cursor")
+                   else "No releases after this cursor; start again without it.")
+        body, status = api_error(404, message)
+        return body, status, {"Cache-Control": "public, max-age=60"}
     next_uri = (url_for("ocds.releases", cursor=page.next_cursor, limit=args["limit"],
                         _external=True) if page.next_cursor else None)
     package = ocds.release_package([ocds.release(t, moment) for t in page.items],

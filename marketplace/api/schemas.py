@@ -23,6 +23,8 @@ from marshmallow import (
 
 from marketplace import cpv
 from marketplace.models import RequirementKind, SizeBand, TenderStatus
+from marketplace.profiles.services import MAX_CERTIFICATIONS
+from marketplace.profiles.services import MAX_CPV_CODES as MAX_PROFILE_CPV_CODES
 from marketplace.tenders.services import CURRENCIES, MAX_CPV_CODES, MAX_REQUIREMENTS
 
 MAX_LIMIT = 100
@@ -113,6 +115,9 @@ class OrgRefSchema(Schema):
 class CertificationSchema(Schema):
     name = fields.String(required=True)
     issuer = fields.String(allow_none=True, required=True)
+    number = fields.String(allow_none=True, required=True, metadata={
+        "description": "Only for the organisation's owners and admins (the profile page does "
+                       "not show it)."})
     valid_until = fields.Date(allow_none=True, required=True)
 
 
@@ -129,7 +134,8 @@ class OrganisationSchema(Schema):
     description = fields.String(required=True, metadata={"description": "Markdown."})
     capabilities = fields.List(fields.String(), required=True)
     cpv_codes = fields.List(fields.String(), required=True)
-    certifications = fields.List(fields.Nested(CertificationSchema), required=True)
+    certifications = fields.List(fields.Nested(CertificationSchema), required=True, metadata={
+        "description": "Expired ones are listed too; compare valid_until with today."})
     size = fields.String(allow_none=True, required=True,
                          validate=validate.OneOf([s.value for s in SizeBand]))
     employees = fields.Integer(allow_none=True, required=True)
@@ -154,8 +160,22 @@ class OrganisationListSchema(PageSchema):
     data = fields.List(fields.Nested(OrganisationSchema), required=True)
 
 
+class CertificationInputSchema(StrictSchema):
+    name = line_field(120, min_len=1, required=True, metadata={"example": "ISO 9001"})
+    issuer = line_field(120, allow_none=True, metadata={"example": "BSI"})
+    number = line_field(80, allow_none=True)
+    valid_until = fields.Date(allow_none=True, metadata={
+        "description": "Leave out or null if it does not expire."})
+
+    @validates("name")
+    def _name(self, value, **_):
+        if not value.strip():
+            raise ValidationError("Enter the certification's name.")
+
+
 class ProfileUpdateSchema(StrictSchema):
-    """Fields left out keep their current value; send null to clear an optional one."""
+    """Fields left out keep their current value; send null to clear an optional one.
+    The lists (capabilities, cpv_codes, certifications) replace the current ones."""
 
     version = fields.Integer(required=True, validate=validate.Range(min=0, max=10**9),
                              metadata={"description": "The version you read (409 if stale)."})
@@ -178,6 +198,20 @@ class ProfileUpdateSchema(StrictSchema):
     lon = fields.Float(allow_none=True, validate=validate.Range(min=-180, max=180))
     service_radius_km = fields.Integer(allow_none=True,
                                        validate=validate.Range(min=0, max=1000))
+    cpv_codes = fields.List(
+        fields.String(validate=[validate.Regexp(r"^[0-9]{8}$"), _cpv_code],
+                      metadata={"example": "45261000"}),
+        validate=validate.Length(max=MAX_PROFILE_CPV_CODES),
+        metadata={"description": "8-digit CPV codes from the CPV 2008 vocabulary; replaces "
+                                 "the profile's codes."})
+    certifications = fields.List(
+        fields.Nested(CertificationInputSchema),
+        validate=validate.Length(max=MAX_CERTIFICATIONS),
+        metadata={"description": "Replaces the profile's certifications."})
+    published = fields.Boolean(metadata={
+        "description": "Publish (true) or unpublish (false) the profile, after the other "
+                       "changes. Publishing needs a summary, a description, a capability or "
+                       "CPV code and a location (422 naming `published` otherwise)."})
 
     @validates("website")
     def _website(self, value, **_):

@@ -19,7 +19,13 @@ from sqlalchemy import and_, exists, false, or_, select
 from sqlalchemy.orm import aliased, selectinload
 
 from marketplace.alliances.overview import overview
-from marketplace.errors import Conflict, NotFound, PermissionDenied, ValidationFailed
+from marketplace.errors import (
+    Conflict,
+    InvalidState,
+    NotFound,
+    PermissionDenied,
+    ValidationFailed,
+)
 from marketplace.extensions import db
 from marketplace.models import (
     Alliance,
@@ -39,6 +45,7 @@ from marketplace.models import (
     User,
 )
 from marketplace.permissions import (
+    can_edit_profile,
     can_see_profile_contact,
     can_view_alliance,
     can_view_profile,
@@ -140,13 +147,16 @@ def organisation_for(user: User | None, org_id: int) -> Organisation:
 def organisation_dict(user: User | None, org: Organisation) -> dict:
     p = org.profile
     contact = can_see_profile_contact(user, org)
+    manager = can_edit_profile(user, org)
     return {
         "id": org.id, "slug": org.slug, "name": org.name, "summary": org.summary or "",
         "is_buyer": org.is_buyer, "published": bool(p and p.is_published),
         "description": (p.description if p else "") or "",
         "capabilities": [c.tag for c in p.capabilities] if p else [],
         "cpv_codes": [c.code for c in p.cpv_codes] if p else [],
-        "certifications": [{"name": c.name, "issuer": c.issuer, "valid_until": c.valid_until}
+        "certifications": [{"name": c.name, "issuer": c.issuer,
+                            "number": c.number if manager else None,
+                            "valid_until": c.valid_until}
                            for c in p.certifications] if p else [],
         "size": p.size.value if p and p.size else None,
         "employees": p.employees if p else None,
@@ -172,6 +182,9 @@ def update_organisation(user: User, org_id: int, data: dict, now: datetime) -> O
         raise PermissionDenied("Only the organisation's owners and admins can change its "
                                "profile.")
     version = data.pop("version")
+    cpv_codes = data.pop("cpv_codes", None)
+    certifications = data.pop("certifications", None)
+    published = data.pop("published", None)
     current = profile_services.current_data(org)
     if "capabilities" in data:
         data["capabilities"] = list(dict.fromkeys(
@@ -184,7 +197,63 @@ def update_organisation(user: User, org_id: int, data: dict, now: datetime) -> O
     for name in ("summary", "description"):
         setattr(wanted, name, (getattr(wanted, name) or "").strip())
     profile_services.update_profile(user, org, wanted, expected_version=version, now=now)
+    # The version check above covers the whole request: the steps below run in the same
+    # transaction, each through the profile services (which bump the version and queue
+    # reindexing), and the view commits once, so a failure leaves nothing half-applied.
+    if cpv_codes is not None:
+        _replace_cpv_codes(user, org, cpv_codes, now)
+    if certifications is not None:
+        _replace_certifications(user, org, certifications, now)
+    if published is not None:
+        _set_published(user, org, published, now)
     return org
+
+
+def _replace_cpv_codes(user: User, org: Organisation, codes: list[str], now: datetime) -> None:
+    wanted = list(dict.fromkeys(codes))
+    have = [c.code for c in org.profile.cpv_codes]
+    # Remove first, so the profile's code limit counts the new list, not old plus new.
+    for code in have:
+        if code not in wanted:
+            profile_services.remove_cpv_code(user, org, code, now)
+    for code in wanted:
+        if code not in have:
+            profile_services.add_cpv_code(user, org, code, now)
+
+
+def _cert_key(name, issuer, number, valid_until) -> tuple:
+    return (name, issuer or None, number or None, valid_until)
+
+
+def _replace_certifications(user: User, org: Organisation, items: list[dict],
+                            now: datetime) -> None:
+    wanted = [profile_services.CertificationData(
+        name=" ".join(i["name"].split()), issuer=(i.get("issuer") or "").strip() or None,
+        number=(i.get("number") or "").strip() or None, valid_until=i.get("valid_until"))
+        for i in items]
+    wanted_keys = [_cert_key(w.name, w.issuer, w.number, w.valid_until) for w in wanted]
+    # Unchanged certifications keep their rows (and ids); only the difference is written.
+    remaining = list(wanted_keys)
+    for cert in list(org.profile.certifications):
+        key = _cert_key(cert.name, cert.issuer, cert.number, cert.valid_until)
+        if key in remaining:
+            remaining.remove(key)
+        else:
+            profile_services.remove_certification(user, org, cert, now)
+    for data, key in zip(wanted, wanted_keys, strict=True):
+        if key in remaining:
+            remaining.remove(key)
+            profile_services.add_certification(user, org, data, now)
+
+
+def _set_published(user: User, org: Organisation, published: bool, now: datetime) -> None:
+    if published:
+        try:
+            profile_services.publish_profile(user, org, now)
+        except InvalidState as exc:
+            raise ApiValidationError(exc.message, {"published": exc.message}) from None
+    elif org.profile.is_published:
+        profile_services.unpublish_profile(user, org, now)
 
 
 # -- alliances ------------------------------------------------------------------------------
