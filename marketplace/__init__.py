@@ -121,6 +121,8 @@ def _load_config(app: Flask, test_config: dict | None) -> None:
                 "e.g. TRUSTED_HOSTS=guild.example.org")
         if app.config.get("TEST_CLOCK_OFFSET_ENABLED"):
             raise ConfigurationError("TEST_CLOCK_OFFSET_ENABLED is for browser tests only.")
+        if app.config.get("FAULT_POINTS"):
+            raise ConfigurationError("FAULT_POINTS are for crash-safety tests only.")
         app.config.update(SESSION_COOKIE_SECURE=True, REMEMBER_COOKIE_SECURE=True)
         app.config["PREFERRED_URL_SCHEME"] = "https"
     elif not app.config.get("SECRET_KEY"):

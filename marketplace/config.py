@@ -76,4 +76,7 @@ class Defaults:
     UPLOAD_DIR = None  # default: instance/uploads
 
     DEMO_PASSWORD = None
+
+    # Crash-safety tests only (marketplace/faults.py); refused in production.
+    FAULT_POINTS: tuple = ()
     SERVER_TIMEZONE_DISPLAY = "Europe/London"

@@ -23,6 +23,7 @@ from marketplace.bids.forms import (
 from marketplace.clock import now
 from marketplace.errors import DomainError, PermissionDenied, ValidationFailed
 from marketplace.extensions import db
+from marketplace.faults import fault_point
 from marketplace.forms import EmptyForm
 from marketplace.models import Bid, BidRole, BidState, Tender, User
 from marketplace.models.bid import EDITABLE_STATES
@@ -337,6 +338,7 @@ def approve(bid_id: int):
                              form.version.data, now())
         except DomainError as exc:
             return _refused(exc, bid.id)
+        fault_point("bid.approve.before_commit")
         db.session.commit()
         if bid.state == BidState.SUBMITTED:
             flash("Approved. That was the last approval: the bid is submitted. Your receipt "

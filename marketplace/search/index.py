@@ -46,6 +46,7 @@ from collections.abc import Callable, Iterable
 from whoosh import index as whoosh_index
 from whoosh.filedb.filestore import FileStorage
 
+from marketplace.faults import fault_point
 from marketplace.search.schema import build_schema
 
 CURRENT = "current"
@@ -200,6 +201,7 @@ def apply_batch(ix, upserts: Iterable[dict] = (), deletes: Iterable[str] = (), *
         with contextlib.suppress(Exception):
             writer.cancel()
         raise
+    fault_point("index.before_commit")
     writer.commit()
     stats["commits"] = 1
     return stats

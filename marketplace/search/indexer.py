@@ -40,6 +40,7 @@ from dataclasses import dataclass, field
 from sqlalchemy import func, select
 
 from marketplace.extensions import db
+from marketplace.faults import fault_point
 from marketplace.models import SearchOutbox
 
 log = logging.getLogger(__name__)
@@ -317,6 +318,7 @@ def _run_locked(path: str, *, batch_size: int, max_batches: int | None,
             for i in expired:
                 del gaps[i]
             stats = apply_batch(ix, upserts, deletes)
+            fault_point("index.after_commit")
             # -- the Whoosh commit is done: from here on a crash only means "apply again" --
             if after_commit_hook is not None:
                 after_commit_hook()
