@@ -1,5 +1,6 @@
 """Form pieces shared by every blueprint."""
 
+from flask import abort
 from flask_wtf import FlaskForm
 from wtforms import SubmitField
 
@@ -31,3 +32,13 @@ class EmptyForm(FlaskForm):
     """For buttons that change state: carries only the CSRF token."""
 
     submit = SubmitField("Submit")
+
+
+def require_button_form() -> None:
+    """Refuse (400) a state-changing button POST without a valid CSRF token.
+
+    Button forms carry nothing but the token, so a failed validation can only mean a missing,
+    stale or forged token: there is no form to re-render with messages.
+    """
+    if not EmptyForm().validate_on_submit():
+        abort(400)

@@ -9,7 +9,7 @@ from marketplace.admin.forms import ImportForm
 from marketplace.clock import now
 from marketplace.errors import DomainError
 from marketplace.extensions import db
-from marketplace.forms import EmptyForm
+from marketplace.forms import EmptyForm, require_button_form
 from marketplace.logging_utils import log_security_event
 from marketplace.models import EmailMessage, Organisation, Tender, User
 from marketplace.permissions import is_site_admin
@@ -58,8 +58,7 @@ def _load_user(user_id: int) -> User:
 @bp.route("/users/<int:user_id>/suspend", methods=["POST"])
 def suspend(user_id: int):
     target = _load_user(user_id)
-    if not EmptyForm().validate_on_submit():
-        abort(400)
+    require_button_form()
     try:
         services.suspend_user(current_user, target, now())
     except DomainError as exc:
@@ -75,8 +74,7 @@ def suspend(user_id: int):
 @bp.route("/users/<int:user_id>/reinstate", methods=["POST"])
 def reinstate(user_id: int):
     target = _load_user(user_id)
-    if not EmptyForm().validate_on_submit():
-        abort(400)
+    require_button_form()
     try:
         services.reinstate_user(current_user, target)
     except DomainError as exc:
@@ -102,8 +100,7 @@ def organisations():
 @bp.route("/organisations/<int:org_id>/<any(hide, show):action>", methods=["POST"])
 def moderate_organisation(org_id: int, action: str):
     org = db.get_or_404(Organisation, org_id)
-    if not EmptyForm().validate_on_submit():
-        abort(400)
+    require_button_form()
     services.set_organisation_hidden(current_user, org, action == "hide", now())
     db.session.commit()
     log_security_event(f"organisation_{action}", actor=current_user, target=f"org:{org.id}")

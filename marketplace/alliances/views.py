@@ -1,6 +1,5 @@
 from flask import abort, flash, redirect, render_template, request, url_for
 from flask_login import current_user, login_required
-from sqlalchemy import select
 
 from marketplace import activity
 from marketplace.alliances import bp, services
@@ -16,7 +15,7 @@ from marketplace.auth.decorators import recent_login_required
 from marketplace.clock import now
 from marketplace.errors import DomainError
 from marketplace.extensions import db
-from marketplace.forms import EmptyForm
+from marketplace.forms import EmptyForm, require_button_form
 from marketplace.models import (
     Alliance,
     AllianceInvitation,
@@ -37,30 +36,16 @@ from marketplace.projects.services import (
     credits_awaiting,
     track_record_count,
 )
+from marketplace.view_helpers import flash_form_errors, refuse, slug_visible_or_404
 
 
 def _load(slug: str) -> Alliance:
-    alliance = db.session.scalar(select(Alliance).where(Alliance.slug == slug))
-    if alliance is None or not can_view_alliance(current_user, alliance):
-        abort(404)
-    return alliance
+    return slug_visible_or_404(Alliance, slug, can_view_alliance)
 
 
 def _require_lead(alliance: Alliance) -> None:
     if not can_lead_alliance(current_user, alliance):
         abort(403)
-
-
-def _fail(exc: DomainError, endpoint: str, **values):
-    db.session.rollback()
-    flash(exc.message, "error")
-    return redirect(url_for(endpoint, **values))
-
-
-def _flash_form_errors(form) -> None:
-    for errors in form.errors.values():
-        for error in errors:
-            flash(error, "error")
 
 
 @bp.route("/alliances")
@@ -136,12 +121,11 @@ def edit(slug: str):
 def dissolve(slug: str):
     alliance = _load(slug)
     _require_lead(alliance)
-    if not EmptyForm().validate_on_submit():
-        abort(400)
+    require_button_form()
     try:
         services.dissolve_alliance(current_user, alliance, now())
     except DomainError as exc:
-        return _fail(exc, "alliances.show", slug=slug)
+        return refuse(exc, "alliances.show", slug=slug)
     db.session.commit()
     flash(f"{alliance.name} is dissolved. Its page and projects stay as history.", "success")
     return redirect(url_for("alliances.show", slug=slug))
@@ -173,7 +157,7 @@ def invite(slug: str):
     _require_lead(alliance)
     form = InviteOrganisationForm()
     if not form.validate_on_submit():
-        _flash_form_errors(form)
+        flash_form_errors(form)
         return redirect(url_for("alliances.members", slug=slug))
     try:
         org = services.find_organisation(form.organisation.data)
@@ -183,7 +167,7 @@ def invite(slug: str):
             return redirect(url_for("alliances.members", slug=slug))
         services.invite_organisation(current_user, alliance, org, now(), form.message.data)
     except DomainError as exc:
-        return _fail(exc, "alliances.members", slug=slug)
+        return refuse(exc, "alliances.members", slug=slug)
     db.session.commit()
     flash(f"Invitation sent to {org.name}. Its owners and admins can accept it within 14 days.",
           "success")
@@ -198,12 +182,11 @@ def revoke_invitation(slug: str, invitation_id: int):
     invitation = db.session.get(AllianceInvitation, invitation_id)
     if invitation is None or invitation.alliance_id != alliance.id:
         abort(404)
-    if not EmptyForm().validate_on_submit():
-        abort(400)
+    require_button_form()
     try:
         services.revoke_invitation(current_user, invitation, now())
     except DomainError as exc:
-        return _fail(exc, "alliances.members", slug=slug)
+        return refuse(exc, "alliances.members", slug=slug)
     db.session.commit()
     flash("Invitation withdrawn.", "success")
     return redirect(url_for("alliances.members", slug=slug))
@@ -222,13 +205,12 @@ def remove_member(slug: str, member_id: int):
     alliance = _load(slug)
     _require_lead(alliance)
     member = _load_member(alliance, member_id)
-    if not EmptyForm().validate_on_submit():
-        abort(400)
+    require_button_form()
     name = member.organisation.name
     try:
         services.remove_member(current_user, alliance, member)
     except DomainError as exc:
-        return _fail(exc, "alliances.members", slug=slug)
+        return refuse(exc, "alliances.members", slug=slug)
     db.session.commit()
     flash(f"{name} was removed from {alliance.name}.", "success")
     return redirect(url_for("alliances.members", slug=slug))
@@ -249,7 +231,7 @@ def change_role(slug: str, member_id: int):
         member = services.set_member_role(current_user, alliance, member,
                                           AllianceRole(form.role.data))
     except DomainError as exc:
-        return _fail(exc, "alliances.members", slug=slug)
+        return refuse(exc, "alliances.members", slug=slug)
     db.session.commit()
     flash(f"{member.organisation.name} is now {member.role.value}.", "success")
     return redirect(url_for("alliances.members", slug=slug))
@@ -268,7 +250,7 @@ def leave(slug: str):
     try:
         services.leave_alliance(current_user, alliance, org)
     except DomainError as exc:
-        return _fail(exc, "alliances.members", slug=slug)
+        return refuse(exc, "alliances.members", slug=slug)
     db.session.commit()
     flash(f"{org.name} left {alliance.name}.", "success")
     return redirect(url_for("alliances.show", slug=slug))
@@ -285,8 +267,7 @@ def _my_invitation(invitation_id: int) -> AllianceInvitation:
 
 def _answer(invitation_id: int, accept: bool):
     invitation = _my_invitation(invitation_id)
-    if not EmptyForm().validate_on_submit():
-        abort(400)
+    require_button_form()
     alliance = invitation.alliance
     try:
         if accept:
@@ -294,7 +275,7 @@ def _answer(invitation_id: int, accept: bool):
         else:
             services.decline_invitation(current_user, invitation, now())
     except DomainError as exc:
-        return _fail(exc, "main.dashboard")
+        return refuse(exc, "main.dashboard")
     db.session.commit()
     if accept:
         flash(f"{invitation.organisation.name} joined {alliance.name}.", "success")

@@ -24,28 +24,24 @@ from marketplace.clock import now
 from marketplace.errors import DomainError, PermissionDenied, ValidationFailed
 from marketplace.extensions import db
 from marketplace.faults import fault_point
-from marketplace.forms import EmptyForm
+from marketplace.forms import EmptyForm, require_button_form
 from marketplace.models import Bid, BidRole, BidState, Tender, User
 from marketplace.models.bid import EDITABLE_STATES
+from marketplace.view_helpers import get_visible_or_404
 
 SUGGESTED_MEMBER = re.compile(r"[a-z0-9][a-z0-9-]{0,79}")
 
 # -- loading --------------------------------------------------------------------------------
 
 def _tender_or_404(tender_id: int) -> Tender:
-    tender = db.session.get(Tender, tender_id)
-    if tender is None or not permissions.can_view_tender(current_user, tender):
-        abort(404)
-    return tender
+    return get_visible_or_404(Tender, tender_id, permissions.can_view_tender)
 
 
 def _bid_or_404(bid_id: int) -> Bid:
-    bid = db.session.get(Bid, bid_id)
     # Existence itself is sealed: outsiders, the buyer before the deadline and site admins
     # all get the same 404 as for an id that was never used.
-    if bid is None or not permissions.can_view_bid(current_user, bid, now()):
-        abort(404)
-    return bid
+    return get_visible_or_404(Bid, bid_id,
+                              lambda user, bid: permissions.can_view_bid(user, bid, now()))
 
 
 def tender_url(tender: Tender) -> str:
@@ -354,8 +350,7 @@ def approve(bid_id: int):
 @login_required
 def withdraw(bid_id: int):
     bid = _bid_or_404(bid_id)
-    if not EmptyForm().validate_on_submit():
-        abort(400)
+    require_button_form()
     try:
         services.withdraw(current_user, bid.id, now())
     except DomainError as exc:
@@ -399,8 +394,7 @@ def _evaluate(tender_id: int, bid_id: int, action, message: str, *args):
 @bp.route("/tenders/<int:tender_id>/bids/<int:bid_id>/shortlist", methods=["POST"])
 @login_required
 def shortlist(tender_id: int, bid_id: int):
-    if not EmptyForm().validate_on_submit():
-        abort(400)
+    require_button_form()
     return _evaluate(tender_id, bid_id, services.shortlist, "Bid shortlisted.")
 
 

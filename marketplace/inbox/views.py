@@ -3,7 +3,7 @@ from flask_login import current_user, login_required
 from sqlalchemy import select
 
 from marketplace.extensions import db
-from marketplace.forms import EmptyForm
+from marketplace.forms import EmptyForm, require_button_form
 from marketplace.inbox import bp
 from marketplace.models import Notification
 from marketplace.notifications import mark_read, unread_count
@@ -39,8 +39,7 @@ def index():
 def open_notification(notification_id: int):
     """Mark read and follow the link (a POST: opening changes state)."""
     row = _mine(notification_id)
-    if not EmptyForm().validate_on_submit():
-        abort(400)
+    require_button_form()
     mark_read(current_user, [row.id])
     db.session.commit()
     return redirect(safe_next(row.link, url_for("inbox.index")))
@@ -50,8 +49,7 @@ def open_notification(notification_id: int):
 @login_required
 def read(notification_id: int):
     row = _mine(notification_id)
-    if not EmptyForm().validate_on_submit():
-        abort(400)
+    require_button_form()
     mark_read(current_user, [row.id])
     db.session.commit()
     return redirect(url_for("inbox.index"))
@@ -60,8 +58,7 @@ def read(notification_id: int):
 @bp.route("/inbox/read-all", methods=["POST"])
 @login_required
 def read_all():
-    if not EmptyForm().validate_on_submit():
-        abort(400)
+    require_button_form()
     mark_read(current_user)
     db.session.commit()
     flash("All notifications are marked read.", "success")

@@ -6,7 +6,7 @@ from sqlalchemy.exc import IntegrityError
 from marketplace.clock import now
 from marketplace.errors import DomainError
 from marketplace.extensions import db
-from marketplace.forms import EmptyForm
+from marketplace.forms import EmptyForm, require_button_form
 from marketplace.models import Membership, Organisation, OrgInvitation, OrgRole, User
 from marketplace.orgs import bp, services
 from marketplace.orgs.forms import (
@@ -16,13 +16,11 @@ from marketplace.orgs.forms import (
     SwitchOrganisationForm,
 )
 from marketplace.permissions import can_manage_members, can_view_org, can_view_org_members
+from marketplace.view_helpers import refuse, slug_visible_or_404
 
 
 def _load_org(slug: str) -> Organisation:
-    org = db.session.scalar(select(Organisation).where(Organisation.slug == slug))
-    if org is None or not can_view_org(current_user, org):
-        abort(404)
-    return org
+    return slug_visible_or_404(Organisation, slug, can_view_org)
 
 
 def _load_membership(org: Organisation, membership_id: int) -> Membership:
@@ -30,12 +28,6 @@ def _load_membership(org: Organisation, membership_id: int) -> Membership:
     if membership is None or membership.organisation_id != org.id:
         abort(404)
     return membership
-
-
-def _fail(exc: DomainError, endpoint: str, **values):
-    db.session.rollback()
-    flash(exc.message, "error")
-    return redirect(url_for(endpoint, **values))
 
 
 @bp.route("/orgs/new", methods=["GET", "POST"])
@@ -105,7 +97,7 @@ def invite(slug: str):
         invitation = services.invite_member(current_user, org, form.email.data,
                                             OrgRole(form.role.data), now())
     except DomainError as exc:
-        return _fail(exc, "orgs.members", slug=slug)
+        return refuse(exc, "orgs.members", slug=slug)
     db.session.commit()
     flash(f"Invitation sent to {invitation.email}. It works once, within 14 days.", "success")
     return redirect(url_for("orgs.members", slug=slug))
@@ -125,7 +117,7 @@ def change_role(slug: str, membership_id: int):
     try:
         services.change_role(current_user, membership, OrgRole(form.role.data))
     except DomainError as exc:
-        return _fail(exc, "orgs.members", slug=slug)
+        return refuse(exc, "orgs.members", slug=slug)
     db.session.commit()
     flash(f"{membership.user.display_name} is now {membership.role.value}.", "success")
     return redirect(url_for("orgs.members", slug=slug))
@@ -138,13 +130,12 @@ def remove_member(slug: str, membership_id: int):
     if not can_view_org_members(current_user, org):
         abort(404)
     membership = _load_membership(org, membership_id)
-    if not EmptyForm().validate_on_submit():
-        abort(400)
+    require_button_form()
     name = membership.user.display_name
     try:
         services.remove_member(current_user, membership)
     except DomainError as exc:
-        return _fail(exc, "orgs.members", slug=slug)
+        return refuse(exc, "orgs.members", slug=slug)
     db.session.commit()
     flash(f"{name} was removed from {org.name}.", "success")
     return redirect(url_for("orgs.members", slug=slug))
@@ -159,12 +150,11 @@ def revoke_invitation(slug: str, invitation_id: int):
     invitation = db.session.get(OrgInvitation, invitation_id)
     if invitation is None or invitation.organisation_id != org.id:
         abort(404)
-    if not EmptyForm().validate_on_submit():
-        abort(400)
+    require_button_form()
     try:
         services.revoke_invitation(current_user, invitation, now())
     except DomainError as exc:
-        return _fail(exc, "orgs.members", slug=slug)
+        return refuse(exc, "orgs.members", slug=slug)
     db.session.commit()
     flash("Invitation revoked.", "success")
     return redirect(url_for("orgs.members", slug=slug))
@@ -174,12 +164,11 @@ def revoke_invitation(slug: str, invitation_id: int):
 @login_required
 def leave(slug: str):
     org = _load_org(slug)
-    if not EmptyForm().validate_on_submit():
-        abort(400)
+    require_button_form()
     try:
         services.leave_organisation(current_user, org)
     except DomainError as exc:
-        return _fail(exc, "orgs.members", slug=slug)
+        return refuse(exc, "orgs.members", slug=slug)
     db.session.commit()
     flash(f"You left {org.name}.", "success")
     return redirect(url_for("main.dashboard"))
@@ -218,15 +207,14 @@ def invitation(token: str):
 
 
 def _answer(inv: OrgInvitation, accept: bool):
-    if not EmptyForm().validate_on_submit():
-        abort(400)
+    require_button_form()
     try:
         if accept:
             services.accept_invitation(current_user, inv, now())
         else:
             services.decline_invitation(current_user, inv, now())
     except DomainError as exc:
-        return _fail(exc, "main.dashboard")
+        return refuse(exc, "main.dashboard")
     db.session.commit()
     if accept:
         services.switch_acting_organisation(current_user, inv.organisation_id)

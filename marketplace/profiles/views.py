@@ -8,14 +8,13 @@ from decimal import Decimal
 
 from flask import abort, flash, jsonify, redirect, render_template, request, url_for
 from flask_login import current_user, login_required
-from sqlalchemy import select
 
 from marketplace import cpv, uploads
 from marketplace.clock import now
 from marketplace.data.gazetteer import find_town, load_gazetteer
 from marketplace.errors import Conflict, DomainError
 from marketplace.extensions import db
-from marketplace.forms import EmptyForm
+from marketplace.forms import EmptyForm, require_button_form
 from marketplace.models import Organisation, SizeBand
 from marketplace.permissions import (
     can_edit_profile,
@@ -38,6 +37,7 @@ from marketplace.profiles.forms import (
     ProfileForm,
     parse_tags,
 )
+from marketplace.view_helpers import refuse, slug_visible_or_404
 
 LOGO_SIZE = (256, 256)
 PER_PAGE = 20
@@ -47,10 +47,7 @@ DEFAULT_RADIUS_KM = 25
 # -- loading ---------------------------------------------------------------------------------
 
 def _org_or_404(slug: str) -> Organisation:
-    org = db.session.scalar(select(Organisation).where(Organisation.slug == slug))
-    if org is None or not can_view_org(current_user, org):
-        abort(404)
-    return org
+    return slug_visible_or_404(Organisation, slug, can_view_org)
 
 
 def _editable_org(slug: str) -> Organisation:
@@ -61,12 +58,6 @@ def _editable_org(slug: str) -> Organisation:
     if not can_edit_profile(current_user, org):
         abort(403 if (is_member(current_user, org) or is_site_admin(current_user)) else 404)
     return org
-
-
-def _fail(exc: DomainError, endpoint: str, **values):
-    db.session.rollback()
-    flash(exc.message, "error")
-    return redirect(url_for(endpoint, **values))
 
 
 def _editor_context(org: Organisation, tab: str) -> dict:
@@ -179,12 +170,11 @@ def edit(slug: str):
 @login_required
 def publish(slug: str):
     org = _editable_org(slug)
-    if not EmptyForm().validate_on_submit():
-        abort(400)
+    require_button_form()
     try:
         services.publish_profile(current_user, org, now())
     except DomainError as exc:
-        return _fail(exc, "profiles.edit", slug=slug)
+        return refuse(exc, "profiles.edit", slug=slug)
     db.session.commit()
     flash("Your profile is published: it is in the directory and visible to everyone.",
           "success")
@@ -195,12 +185,11 @@ def publish(slug: str):
 @login_required
 def unpublish(slug: str):
     org = _editable_org(slug)
-    if not EmptyForm().validate_on_submit():
-        abort(400)
+    require_button_form()
     try:
         services.unpublish_profile(current_user, org, now())
     except DomainError as exc:
-        return _fail(exc, "profiles.edit", slug=slug)
+        return refuse(exc, "profiles.edit", slug=slug)
     db.session.commit()
     flash("Your profile is a draft again: only your organisation can see it.", "info")
     return redirect(url_for("profiles.edit", slug=slug))
@@ -271,7 +260,7 @@ def remove_cpv(slug: str):
     try:
         services.remove_cpv_code(current_user, org, form.code.data, now())
     except DomainError as exc:
-        return _fail(exc, "profiles.cpv_codes", slug=slug)
+        return refuse(exc, "profiles.cpv_codes", slug=slug)
     db.session.commit()
     flash(f"Removed {form.code.data}.", "success")
     return _code_back(slug)
@@ -342,13 +331,12 @@ def remove_certification(slug: str, cert_id: int):
         cert = services.certification_of(org, cert_id)
     except DomainError:
         abort(404)
-    if not EmptyForm().validate_on_submit():
-        abort(400)
+    require_button_form()
     name = cert.name
     try:
         services.remove_certification(current_user, org, cert, now())
     except DomainError as exc:
-        return _fail(exc, "profiles.certifications", slug=slug)
+        return refuse(exc, "profiles.certifications", slug=slug)
     db.session.commit()
     flash(f"Removed {name}.", "success")
     return redirect(url_for("profiles.certifications", slug=slug))
@@ -387,12 +375,11 @@ def edit_logo(slug: str):
 @login_required
 def remove_logo(slug: str):
     org = _editable_org(slug)
-    if not EmptyForm().validate_on_submit():
-        abort(400)
+    require_button_form()
     try:
         old = services.remove_logo(current_user, org, now())
     except DomainError as exc:
-        return _fail(exc, "profiles.edit_logo", slug=slug)
+        return refuse(exc, "profiles.edit_logo", slug=slug)
     db.session.commit()
     uploads.delete_upload("logo", old)
     flash("Logo removed.", "success")

@@ -11,7 +11,7 @@ from marketplace.alliances.services import (
 from marketplace.clock import now
 from marketplace.errors import DomainError, ValidationFailed
 from marketplace.extensions import db
-from marketplace.forms import EmptyForm
+from marketplace.forms import EmptyForm, require_button_form
 from marketplace.models import (
     Alliance,
     CreditStatus,
@@ -38,13 +38,11 @@ from marketplace.projects.forms import (
     PhotoForm,
     ProjectForm,
 )
+from marketplace.view_helpers import get_visible_or_404, refuse
 
 
 def _load(project_id: int) -> ProjectExample:
-    project = db.session.get(ProjectExample, project_id)
-    if project is None or not can_view_project(current_user, project):
-        abort(404)
-    return project
+    return get_visible_or_404(ProjectExample, project_id, can_view_project)
 
 
 def _load_for_owner(project_id: int) -> ProjectExample:
@@ -55,9 +53,7 @@ def _load_for_owner(project_id: int) -> ProjectExample:
 
 
 def _fail(exc: DomainError, project: ProjectExample):
-    db.session.rollback()
-    flash(exc.message, "error")
-    return redirect(url_for("projects.show", project_id=project.id))
+    return refuse(exc, "projects.show", project_id=project.id)
 
 
 def _data(form: ProjectForm) -> services.ProjectData:
@@ -171,8 +167,7 @@ def edit(project_id: int):
 @login_required
 def delete(project_id: int):
     project = _load_for_owner(project_id)
-    if not EmptyForm().validate_on_submit():
-        abort(400)
+    require_button_form()
     owner = project.owner_org
     try:
         names = services.delete_project(current_user, project)
@@ -217,8 +212,7 @@ def _load_credit(project: ProjectExample, credit_id: int) -> ProjectCredit:
 def remove_credit(project_id: int, credit_id: int):
     project = _load_for_owner(project_id)
     credit = _load_credit(project, credit_id)
-    if not EmptyForm().validate_on_submit():
-        abort(400)
+    require_button_form()
     name = credit.organisation.name
     try:
         services.remove_credit(current_user, credit)
@@ -324,8 +318,7 @@ def _load_photo(project: ProjectExample, photo_id: int) -> ProjectPhoto:
 def delete_photo(project_id: int, photo_id: int):
     project = _load_for_owner(project_id)
     photo = _load_photo(project, photo_id)
-    if not EmptyForm().validate_on_submit():
-        abort(400)
+    require_button_form()
     try:
         name = services.remove_photo(current_user, photo)
     except DomainError as exc:

@@ -15,6 +15,7 @@ from marketplace.clock import now
 from marketplace.documents import ACCEPT_ATTR, delete_document, save_document, send_document
 from marketplace.errors import Conflict, DomainError
 from marketplace.extensions import db
+from marketplace.forms import require_button_form
 from marketplace.models import (
     Alliance,
     AllianceMember,
@@ -52,13 +53,11 @@ from marketplace.tenders.forms import (
 )
 from marketplace.tenders.lifecycle import effective_status, is_open
 from marketplace.tenders.listing import PER_PAGE, TenderFilters, distance_km, tender_query
+from marketplace.view_helpers import flash_form_errors, get_visible_or_404
 
 
 def _load(tender_id: int) -> Tender:
-    tender = db.session.get(Tender, tender_id)
-    if tender is None or not can_view_tender(current_user, tender):
-        abort(404)
-    return tender
+    return get_visible_or_404(Tender, tender_id, can_view_tender)
 
 
 def _load_managed(tender_id: int) -> Tender:
@@ -66,13 +65,6 @@ def _load_managed(tender_id: int) -> Tender:
     if not can_manage_tender(current_user, tender):
         abort(403)
     return tender
-
-
-def _flash_form_errors(form) -> None:
-    for name, errors in form.errors.items():
-        label = form[name].label.text if name in form and name != "csrf_token" else ""
-        for error in errors:
-            flash(f"{label}: {error}" if label else error, "error")
 
 
 def _optional_url(endpoint: str, **values) -> str | None:
@@ -214,7 +206,7 @@ def _versioned_action(tender_id: int, form_class, action, success: str):
     tender = _load_managed(tender_id)
     form = form_class()
     if not form.validate_on_submit():
-        _flash_form_errors(form)
+        flash_form_errors(form, labelled=True)
         return redirect(url_for("tenders.show", tender_id=tender.id))
     try:
         action(tender, form)
@@ -277,7 +269,7 @@ def upload_document(tender_id: int):
     form = DocumentForm()
     back = redirect(url_for("tenders.edit", tender_id=tender.id) + "#documents")
     if not form.validate_on_submit():
-        _flash_form_errors(form)
+        flash_form_errors(form, labelled=True)
         return back
     try:
         stored = save_document(form.file.data)
@@ -298,7 +290,7 @@ def delete_tender_document(tender_id: int, document_id: int):
     form = VersionedActionForm()
     back = redirect(url_for("tenders.edit", tender_id=tender.id) + "#documents")
     if not form.validate_on_submit():
-        _flash_form_errors(form)
+        flash_form_errors(form, labelled=True)
         return back
     try:
         document = services.remove_document(current_user, tender, document_id,
@@ -356,7 +348,7 @@ def ask(tender_id: int):
     form = QuestionForm()
     back = redirect(url_for("tenders.show", tender_id=tender.id) + "#questions")
     if not form.validate_on_submit():
-        _flash_form_errors(form)
+        flash_form_errors(form, labelled=True)
         return back
     try:
         clarifications.ask_question(current_user, acting_organisation(current_user), tender,
@@ -378,7 +370,7 @@ def answer(tender_id: int, question_id: int):
     form = AnswerForm()
     back = redirect(url_for("tenders.show", tender_id=tender.id) + f"#q{question_id}")
     if not form.validate_on_submit():
-        _flash_form_errors(form)
+        flash_form_errors(form, labelled=True)
         return back
     try:
         clarifications.answer_question(current_user, tender, question_id, form.answer.data,
@@ -436,7 +428,7 @@ def post_teaming(tender_id: int):
     form = TeamingPostForm()
     back = redirect(url_for("tenders.teaming", tender_id=tender.id))
     if not form.validate_on_submit():
-        _flash_form_errors(form)
+        flash_form_errors(form, labelled=True)
         return back
     try:
         teaming.post_on_board(current_user, acting_organisation(current_user), tender,
@@ -456,10 +448,8 @@ def post_teaming(tender_id: int):
 def withdraw_teaming(tender_id: int):
     tender = _load(tender_id)
     back = redirect(url_for("tenders.teaming", tender_id=tender.id))
-    from marketplace.forms import EmptyForm
 
-    if not EmptyForm().validate_on_submit():
-        abort(400)
+    require_button_form()
     try:
         teaming.withdraw_post(current_user, acting_organisation(current_user), tender, now())
     except DomainError as exc:
@@ -478,7 +468,7 @@ def contact_teaming(tender_id: int, post_id: int):
     form = ContactForm(prefix=f"p{post_id}")
     back = redirect(url_for("tenders.teaming", tender_id=tender.id))
     if not form.validate_on_submit():
-        _flash_form_errors(form)
+        flash_form_errors(form, labelled=True)
         return back
     try:
         post = teaming.contact_poster(current_user, acting_organisation(current_user), tender,
