@@ -13,6 +13,7 @@ from importlib import resources
 
 from sqlalchemy import func, select
 
+from marketplace import audit
 from marketplace.cpv import is_valid_code, load_cpv_codes
 from marketplace.data.demo_businesses import demo_businesses, demo_buyers
 from marketplace.extensions import db
@@ -225,11 +226,19 @@ def seed_alliances(now: datetime) -> tuple[int, int]:
                 role=AllianceRole.LEAD if key in leads else AllianceRole.MEMBER))
         db.session.add(alliance)
         db.session.flush()
+        founder = spec["members"][0]
         event(ActivityKind.ALLIANCE_CREATED, created, alliance_id=alliance.id,
-              organisation_id=orgs[spec["members"][0]].id)
+              organisation_id=orgs[founder].id)
+        audit.record("alliance", alliance.id, "created", version=alliance.version,
+                     actor=users[owners[founder]], actor_org_id=orgs[founder].id, at=created,
+                     seeded=True)
         for j, key in enumerate(spec["members"][1:], start=1):
-            event(ActivityKind.MEMBER_JOINED, created + timedelta(days=j * 9),
-                  alliance_id=alliance.id, organisation_id=orgs[key].id)
+            joined = created + timedelta(days=j * 9)
+            event(ActivityKind.MEMBER_JOINED, joined, alliance_id=alliance.id,
+                  organisation_id=orgs[key].id)
+            audit.record("alliance", alliance.id, "member_joined", version=alliance.version,
+                         actor=users[owners[key]], actor_org_id=orgs[key].id, at=joined,
+                         organisation_id=orgs[key].id, seeded=True)
         alliances.append(alliance)
 
     pending = {(owner, title, partner) for owner, title, partner in demo.PENDING_CREDITS}
@@ -256,12 +265,23 @@ def seed_alliances(now: datetime) -> tuple[int, int]:
                 answered_at=None if waiting else posted + timedelta(days=1 + k)))
         db.session.add(project)
         db.session.flush()
+        audit.record("project", project.id, "created", version=project.version,
+                     actor=users[owners[owner_key]], actor_org_id=owner.id, at=posted,
+                     seeded=True)
         confirmed = [c for c in project.partner_credits if c.status == CreditStatus.CONFIRMED]
         public += bool(confirmed)
-        for k, credit in enumerate(confirmed):
-            event(ActivityKind.PROJECT_CONFIRMED, posted + timedelta(days=1 + k),
+        for credit in project.partner_credits:
+            audit.record("project", project.id, "credit_added", version=project.version,
+                         actor=users[owners[owner_key]], actor_org_id=owner.id, at=posted,
+                         organisation_id=credit.organisation_id, seeded=True)
+        for credit in confirmed:
+            event(ActivityKind.PROJECT_CONFIRMED, credit.answered_at,
                   alliance_id=project.alliance_id, organisation_id=credit.organisation_id,
                   partner_org_id=owner.id, project_id=project.id)
+            audit.record("project", project.id, "credit_confirmed", version=project.version,
+                         actor=users[owners[credit.organisation.slug]],
+                         actor_org_id=credit.organisation_id, at=credit.answered_at,
+                         organisation_id=credit.organisation_id, seeded=True)
 
     for alliance_index, key in demo.PENDING_INVITATIONS:
         alliance = alliances[alliance_index]
@@ -362,7 +382,6 @@ def seed_tender_extras(now: datetime) -> int:
     Returns the number of tenders added."""
     from decimal import Decimal
 
-    from marketplace import audit
     from marketplace.data.gazetteer import find_town, load_gazetteer
     from marketplace.models import (
         Clarification,

@@ -7,7 +7,16 @@ from datetime import UTC, datetime
 import pytest
 from sqlalchemy import func, select
 
-from marketplace.models import Organisation, Profile, Tender, User
+from marketplace.models import (
+    Alliance,
+    AuditEvent,
+    CreditStatus,
+    Organisation,
+    Profile,
+    ProjectExample,
+    Tender,
+    User,
+)
 from tests.conftest import clean_database, log_in
 
 DEMO_PASSWORD = "demo passphrase for the tests"
@@ -106,3 +115,29 @@ class TestWeakDemoPassword:
         assert result.exit_code == 1
         assert "Error: DEMO_PASSWORD is not acceptable" in result.output
         assert counts(db)["User"] == 0
+
+
+class TestSeededAudit:
+    @pytest.fixture
+    def app_config(self):
+        return {"DEMO_PASSWORD": DEMO_PASSWORD}
+
+    def test_seeded_history_is_in_the_audit_trail(self, runner, db):
+        """The demo's alliances and project confirmations carry audit events, as if the states had
+        been reached through the services (SECURITY.md 27: audit events match the objects)."""
+        assert runner.invoke(args=["seed", "demo"]).exit_code == 0
+        events = db.session.scalars(select(AuditEvent)).all()
+        seen = {(e.subject_kind, e.subject_id, e.action, (e.details or {}).get("organisation_id"))
+                for e in events}
+        alliances = db.session.scalars(select(Alliance)).all()
+        projects = db.session.scalars(select(ProjectExample)).all()
+        assert alliances and projects
+        for alliance in alliances:
+            assert ("alliance", alliance.id, "created", None) in seen
+            for member in alliance.members[1:]:
+                assert ("alliance", alliance.id, "member_joined", member.organisation_id) in seen
+        for project in projects:
+            assert ("project", project.id, "created", None) in seen
+            for credit in project.partner_credits:
+                confirmed = ("project", project.id, "credit_confirmed", credit.organisation_id)
+                assert (confirmed in seen) == (credit.status == CreditStatus.CONFIRMED)
