@@ -15,7 +15,6 @@ the service that records the row; ``send_document(stored_name, download_name,
 content_type)`` from the download view once the permission check passed.
 """
 
-import contextlib
 import hashlib
 import os
 import re
@@ -25,11 +24,10 @@ import zipfile
 from dataclasses import dataclass
 from pathlib import Path
 
-from flask import Response, current_app, g, has_request_context, send_file
-from flask_sqlalchemy.session import Session
-from sqlalchemy import event
+from flask import Response, current_app, send_file
 from werkzeug.datastructures import FileStorage
 
+from marketplace import written_files
 from marketplace.errors import NotFound, ValidationFailed
 
 MAX_DOCUMENT_BYTES = 20 * 1024 * 1024
@@ -168,7 +166,7 @@ def save_document(file: FileStorage | None, *, max_bytes: int | None = None) -> 
         os.replace(tmp, folder / stored_name)
     finally:
         tmp.unlink(missing_ok=True)
-    _remember_written(stored_name)
+    written_files.remember(document_path(stored_name))
     return StoredDocument(stored_name=stored_name, original_name=display,
                           content_type=KINDS[kind], size=size, sha256=digest.hexdigest())
 
@@ -196,25 +194,3 @@ def send_document(stored_name: str, download_name: str, content_type: str) -> Re
 def delete_document(stored_name: str) -> None:
     """Remove a stored file (after the row that named it is gone and committed)."""
     document_path(stored_name).unlink(missing_ok=True)
-
-
-# -- files written by a transaction that then rolls back are removed --------------------
-
-def _remember_written(stored_name: str) -> None:
-    if has_request_context():
-        g.setdefault("documents_written", []).append(stored_name)
-
-
-@event.listens_for(Session, "after_commit")
-def _keep_committed_documents(_session) -> None:
-    if has_request_context():
-        g.pop("documents_written", None)
-
-
-@event.listens_for(Session, "after_soft_rollback")
-def _drop_rolled_back_documents(_session, previous_transaction) -> None:
-    if not has_request_context() or previous_transaction.parent is not None:
-        return
-    for name in g.pop("documents_written", []):
-        with contextlib.suppress(NotFound, OSError):
-            delete_document(name)

@@ -19,6 +19,7 @@ from pathlib import Path
 from flask import current_app, send_file
 from PIL import Image, ImageOps, UnidentifiedImageError
 
+from marketplace import written_files
 from marketplace.errors import ValidationFailed
 
 DEFAULT_MAX_BYTES = 2 * 1024 * 1024
@@ -148,6 +149,7 @@ def store_image(image: Image.Image, *, kind: str, size: tuple[int, int]) -> str:
     except BaseException:
         Path(tmp).unlink(missing_ok=True)
         raise
+    written_files.remember(folder / name)
     return name
 
 

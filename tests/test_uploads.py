@@ -154,6 +154,37 @@ def test_logo_form_refuses_and_saves_nothing(app, client, db, owner_org, data, f
     assert stored_files(app) == []
 
 
+def test_a_good_image_is_removed_when_its_action_is_refused(app, client, db, owner_org,
+                                                           monkeypatch):
+    """The image is fine and stored, then the action is refused: rolling the transaction back
+    takes the file with it (marketplace/written_files.py)."""
+    from marketplace.errors import Conflict
+    from marketplace.profiles import services
+
+    def refuse(*_args, **_kwargs):
+        raise Conflict("Someone else changed this profile.")
+
+    monkeypatch.setattr(services, "set_logo", refuse)
+    response = upload(client, image_bytes("PNG"))
+    assert response.status_code == 409
+    assert "Someone else changed this profile." in " ".join(form_errors(response))
+    assert stored_files(app) == []
+
+
+def test_a_commit_that_fails_leaves_no_file(app, client, db, owner_org, monkeypatch):
+    """Even a failure of the commit itself (the database goes away) leaves no orphan."""
+    from sqlalchemy.exc import OperationalError
+
+    def broken_commit():
+        raise OperationalError("COMMIT", {}, Exception("server closed the connection"))
+
+    monkeypatch.setattr(db.session, "commit", broken_commit)
+    app.config["ERRORS_RAISE"] = False  # the 500 page, as in production
+    response = upload(client, image_bytes("PNG"))
+    assert response.status_code == 500
+    assert stored_files(app) == []
+
+
 def test_logo_upload_replace_and_serve(app, client, db, owner_org):
     assert upload(client, image_bytes("JPEG"), "../../x.png").status_code == 302
     db.session.refresh(owner_org)

@@ -351,13 +351,11 @@ def edit_logo(slug: str):
     form = LogoForm()
     status = 200
     if form.validate_on_submit():
-        stored = None
         try:
             stored = uploads.save_image(form.logo.data, kind="logo", size=LOGO_SIZE)
             old = services.set_logo(current_user, org, stored, now())
         except DomainError as exc:
-            db.session.rollback()
-            uploads.delete_upload("logo", stored)
+            db.session.rollback()  # takes the stored file with it (marketplace/written_files)
             form.logo.errors = [*form.logo.errors, exc.message]
             status = 400 if isinstance(exc, uploads.UploadRejected) else exc.status_code
         else:
