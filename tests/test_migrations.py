@@ -13,6 +13,7 @@ from pathlib import Path
 import pytest
 from sqlalchemy import create_engine, inspect, text
 from sqlalchemy.engine import make_url
+from sqlalchemy.exc import DBAPIError
 
 from tests.conftest import is_postgres
 
@@ -56,12 +57,32 @@ def tables(database_url) -> set[str]:
         engine.dispose()
 
 
+def audit_rewrite_refused(database_url) -> bool:
+    """Migration 0004's trigger: the database itself refuses to rewrite an audit event."""
+    engine = create_engine(database_url)
+    try:
+        with engine.begin() as conn:
+            conn.execute(text("INSERT INTO audit_events (occurred_at, subject_kind, subject_id, "
+                              "action, details) VALUES (CURRENT_TIMESTAMP, 'bid', 1, "
+                              "'created', '{}')"))
+        try:
+            with engine.begin() as conn:
+                conn.execute(text("UPDATE audit_events SET action = 'forged'"))
+        except DBAPIError as exc:
+            return "append-only" in str(exc)
+        return False
+    finally:
+        engine.dispose()
+
+
 def test_upgrade_check_downgrade(empty_database, tmp_path):
     from marketplace.extensions import db
 
     upgrade = flask(empty_database, tmp_path, "db", "upgrade")
     assert upgrade.returncode == 0, upgrade.stderr[-3000:]
     assert tables(empty_database) == {t.name for t in db.metadata.sorted_tables}
+
+    assert audit_rewrite_refused(empty_database)
 
     check = flask(empty_database, tmp_path, "db", "check")
     assert check.returncode == 0, (
