@@ -10,13 +10,19 @@ security_log = logging.getLogger("marketplace.security")
 SECRET_VIEW_ARGS = frozenset({"token"})
 
 
+# The other characters str.splitlines() breaks on: VT, FF, FS, GS, RS, NEL, U+2028, U+2029.
+_OTHER_LINE_BREAKS = {c: (f"\\x{c:02x}" if c < 0x100 else f"\\u{c:04x}")
+                      for c in (0x0B, 0x0C, 0x1C, 0x1D, 0x1E, 0x85, 0x2028, 0x2029)}
+
+
 class OneLineUTCFormatter(logging.Formatter):
     converter = time.gmtime
 
     def format(self, record: logging.LogRecord) -> str:
         text = super().format(record)
         # User-controlled values (e-mails, queries) must not forge extra log lines.
-        return text.replace("\\", "\\\\").replace("\r", "\\r").replace("\n", "\\n")
+        text = text.replace("\\", "\\\\").replace("\r", "\\r").replace("\n", "\\n")
+        return text.translate(_OTHER_LINE_BREAKS)
 
 
 def configure(app: Flask) -> None:

@@ -192,11 +192,12 @@ def _now() -> datetime:
 
 def _record(bid: Bid, action: str, *, actor=None, actor_org_id: int | None = None,
             **details) -> None:
-    audit.record("bid", bid.id, action, version=bid.version, actor=actor,
-                 actor_org_id=actor_org_id, state=bid.state.value, **details)
+    event = audit.record("bid", bid.id, action, version=bid.version, actor=actor,
+                         actor_org_id=actor_org_id, state=bid.state.value, **details)
     # Ids and states only: sealed contents never reach the log (SECURITY 21, 23).
-    log.info("bid_state bid=%s action=%s version=%s state=%s", bid.id, action, bid.version,
-             bid.state.value)
+    who = f"user:{event.actor_user_id}" if event.actor_user_id else "system"
+    log.info("bid_state bid=%s action=%s version=%s state=%s actor=%s org=%s", bid.id, action,
+             bid.version, bid.state.value, who, actor_org_id)
 
 
 # -- versions -------------------------------------------------------------------------------
