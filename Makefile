@@ -5,7 +5,7 @@ BIN    := $(VENV)/bin
 PORT   ?= 5000
 WORKERS ?= 2
 
-.PHONY: run test test-heavy lint audit format bench clean install
+.PHONY: run test test-heavy lint audit format bench-load clean install
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
@@ -15,6 +15,10 @@ $(BIN)/python:
 $(VENV)/.installed-app: pyproject.toml | $(BIN)/python
 	$(BIN)/pip install --quiet -e .
 	@touch $@
+
+$(VENV)/.installed-bench: pyproject.toml | $(BIN)/python
+	$(BIN)/pip install --quiet -e '.[test,bench]'
+	@touch $@ $(VENV)/.installed-test $(VENV)/.installed-app
 
 $(VENV)/.installed-test: pyproject.toml | $(BIN)/python
 	$(BIN)/pip install --quiet -e '.[test]'
@@ -46,6 +50,11 @@ audit: $(VENV)/.installed-test
 
 format: $(VENV)/.installed-test
 	$(BIN)/ruff format marketplace tests bench
+
+# Load benchmark (bench/README.md, "Load"): 10,000 organisations, 2,000 tenders, 50 users for
+# 2 minutes against gunicorn on loopback. LOAD_ARGS="--database-url postgresql+psycopg://..."
+bench-load: $(VENV)/.installed-bench
+	$(BIN)/python bench/load_bench.py $(LOAD_ARGS)
 
 clean:
 	rm -rf $(VENV) .pytest_cache .ruff_cache

@@ -334,13 +334,16 @@ def approve(bid_id: int):
                              form.version.data, now())
         except DomainError as exc:
             return _refused(exc, bid.id)
+        # Read before the commit: afterwards ``bid`` reloads and may show what a member's
+        # approval committed just after this one did (their submission, not ours).
+        submitted, version = bid.state == BidState.SUBMITTED, bid.version
         fault_point("bid.approve.before_commit")
         db.session.commit()
-        if bid.state == BidState.SUBMITTED:
+        if submitted:
             flash("Approved. That was the last approval: the bid is submitted. Your receipt "
                   "is below and on its way by e-mail.", "success")
             return redirect(url_for("bids.receipt", bid_id=bid.id))
-        flash(f"Approved version {bid.version}.", "success")
+        flash(f"Approved version {version}.", "success")
         return redirect(url_for("bids.show", bid_id=bid.id))
     return render_template("bids/approve.html", form=form,
                            version=services.current_version(bid), **_context(bid))
