@@ -3,7 +3,8 @@
 
 Usage:
   python bench/search_bench.py --n 10000 [--queries 200] [--matches 50]
-                               [--baseline-matches 5] [--no-baseline] [--keep DIR]
+                               [--baseline-matches 5] [--engines guild,plain]
+                               [--cache DIR] [--reuse] [--procs 1]
 
 Generates N organisations deterministically (seeded): about 100 words of
 description each, drawn with a Zipf law from the CPV label vocabulary plus
@@ -21,7 +22,16 @@ service radius.  Then, for the Guild engine and for a plain-Whoosh baseline:
 The baseline is one writer with default settings, one text field and the
 whole tender text as one OR query; its match queries are capped by
 ``--baseline-matches`` because each one is slow at 100k.
-Prints a JSON summary and a Markdown table row.
+
+Bounded time at 100k: the generated organisations are cached as JSON lines
+under ``--cache`` (default ``/tmp/guild-bench-cache``) and so are the built
+indexes; ``--reuse`` serves an index already built there instead of building
+it again (the build figures of that earlier run are read back from its
+``build.json``).  Every latency is measured twice: wall clock and CPU time of
+the serving process (``time.process_time``), because on a shared machine the
+wall clock mostly measures the other processes.  The build reports wall and
+CPU (its own and its writer sub-processes').
+Prints a JSON summary and Markdown table rows.
 """
 
 from __future__ import annotations
@@ -31,6 +41,7 @@ import json
 import os
 import random
 import re
+import resource
 import shutil
 import statistics
 import subprocess
@@ -172,13 +183,57 @@ def rss_mb() -> float:
     return 0.0
 
 
+# ------------------------------------------------------------------ data cache
+
+def cached_orgs(n: int, cache: str) -> list[dict]:
+    """The n generated organisations, from ``cache`` when generated before."""
+    os.makedirs(cache, exist_ok=True)
+    path = os.path.join(cache, f"orgs-{n}.jsonl")
+    if os.path.exists(path):
+        with open(path, encoding="utf-8") as f:
+            return [json.loads(line) for line in f]
+    orgs = list(generate(n))
+    tmp = f"{path}.{os.getpid()}"
+    with open(tmp, "w", encoding="utf-8") as f:
+        for o in orgs:
+            f.write(json.dumps(o) + "\n")
+    os.replace(tmp, path)
+    return orgs
+
+
+def _cpu_all() -> float:
+    """CPU seconds of this process and of its finished children."""
+    own = time.process_time()
+    ch = resource.getrusage(resource.RUSAGE_CHILDREN)
+    return own + ch.ru_utime + ch.ru_stime
+
+
 # ------------------------------------------------------------------ serving
+
+def _timed(fn, *args, **kw) -> tuple[float, float]:
+    c0, t0 = time.process_time(), time.perf_counter()
+    fn(*args, **kw)
+    return (time.perf_counter() - t0) * 1000, (time.process_time() - c0) * 1000
+
+
+def _stats(prefix: str, pairs: list[tuple[float, float]]) -> dict:
+    if not pairs:
+        return {}
+    wall = [w for w, _ in pairs]
+    cpu = [c for _, c in pairs]
+    return {f"{prefix}_p50_ms": round(statistics.median(wall), 1),
+            f"{prefix}_p95_ms": round(pct(wall, 95), 1),
+            f"{prefix}_cpu_p50_ms": round(statistics.median(cpu), 1),
+            f"{prefix}_cpu_p95_ms": round(pct(cpu, 95), 1),
+            f"n_{prefix}": len(pairs)}
+
 
 def serve(kind: str, path: str, nq: int, nm: int) -> dict:
     """Run in a fresh process: open the index and time the queries."""
     qs = search_queries(nq)
     ts = tenders(nm)
     res: dict = {"rss_start_mb": round(rss_mb(), 1)}
+    c0, t0 = time.process_time(), time.perf_counter()
     if kind == "guild":
         from marketplace.search import matching
         from marketplace.search.index import open_index
@@ -186,42 +241,23 @@ def serve(kind: str, path: str, nq: int, nm: int) -> dict:
 
         ix = open_index(path)
         s = ix.searcher()
-        for q in qs[:10]:
+        for q in qs[:10]:  # warm: caches per reader are built on first use
             search(s, q)
         for t in ts[:3]:
             matching.match_tender(s, t)
-        lat = []
-        for q in qs:
-            t0 = time.perf_counter()
-            search(s, q)
-            lat.append((time.perf_counter() - t0) * 1000)
-        mlat = []
-        for t in ts:
-            t0 = time.perf_counter()
-            matching.match_tender(s, t, top=20)
-            mlat.append((time.perf_counter() - t0) * 1000)
+        res["warm_s"] = round(time.perf_counter() - t0, 2)
+        res["warm_cpu_s"] = round(time.process_time() - c0, 2)
+        lat = [_timed(search, s, q) for q in qs]
+        mlat = [_timed(matching.match_tender, s, t, top=20) for t in ts]
     else:
         s = baseline.open_searcher(path)
         for q in qs[:10]:
             baseline.search(s, q)
-        lat = []
-        for q in qs:
-            t0 = time.perf_counter()
-            baseline.search(s, q)
-            lat.append((time.perf_counter() - t0) * 1000)
-        mlat = []
-        for t in ts:
-            t0 = time.perf_counter()
-            baseline.match(s, t)
-            mlat.append((time.perf_counter() - t0) * 1000)
-    res.update({
-        "search_p50_ms": round(statistics.median(lat), 1),
-        "search_p95_ms": round(pct(lat, 95), 1),
-        "match_p50_ms": round(statistics.median(mlat), 1) if mlat else None,
-        "match_p95_ms": round(pct(mlat, 95), 1) if mlat else None,
-        "n_search": len(lat), "n_match": len(mlat),
-        "rss_mb": round(rss_mb(), 1),
-    })
+        lat = [_timed(baseline.search, s, q) for q in qs]
+        mlat = [_timed(baseline.match, s, t) for t in ts]
+    res.update(_stats("search", lat))
+    res.update(_stats("match", mlat))
+    res["rss_mb"] = round(rss_mb(), 1)
     return res
 
 
@@ -231,53 +267,77 @@ def run_serve(kind, path, nq, nm):
     return json.loads(out.decode().strip().splitlines()[-1])
 
 
+def _build(engine: str, folder: str, orgs: list[dict], procs: int, reuse: bool,
+           limitmb: int) -> dict:
+    info_path = os.path.join(folder, "build.json")
+    if reuse and os.path.exists(info_path):
+        with open(info_path, encoding="utf-8") as f:
+            return dict(json.load(f), reused=True)
+    shutil.rmtree(folder, ignore_errors=True)
+    os.makedirs(folder)
+    c0, t0 = _cpu_all(), time.perf_counter()
+    if engine == "guild":
+        build_index(os.path.join(folder, "index"), (organisation_document(o) for o in orgs),
+                    procs=procs, limitmb=limitmb)
+        size = du(current_generation(os.path.join(folder, "index")))
+    else:
+        baseline.build(os.path.join(folder, "index"), orgs)
+        size = du(os.path.join(folder, "index"))
+    info = {"build_s": round(time.perf_counter() - t0, 1),
+            "build_cpu_s": round(_cpu_all() - c0, 1),
+            "size_mb": round(size / 2**20, 1), "procs": procs if engine == "guild" else 1,
+            "limitmb": limitmb if engine == "guild" else 128,
+            "built_at": time.strftime("%Y-%m-%d %H:%M:%S"),
+            "loadavg_after": round(os.getloadavg()[0], 1)}
+    with open(info_path, "w", encoding="utf-8") as f:
+        json.dump(info, f)
+    return info
+
+
+def _row(n: int, name: str, d: dict) -> str:
+    m = f"{d.get('match_p50_ms')}/{d.get('match_p95_ms')} ms " \
+        f"(CPU {d.get('match_cpu_p50_ms')}/{d.get('match_cpu_p95_ms')})"
+    return (f"| {n:,} | {name} | {d['build_s']} s (CPU {d['build_cpu_s']} s) | {d['size_mb']} MB "
+            f"| {d.get('search_p50_ms')}/{d.get('search_p95_ms')} ms "
+            f"(CPU {d.get('search_cpu_p50_ms')}/{d.get('search_cpu_p95_ms')}) "
+            f"| {m} n={d.get('n_match')} | {d.get('rss_mb')} MB |")
+
+
 def main(argv=None) -> int:
     ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     ap.add_argument("--n", type=int, default=10000)
     ap.add_argument("--queries", type=int, default=200)
     ap.add_argument("--matches", type=int, default=50)
     ap.add_argument("--baseline-matches", type=int, default=5)
-    ap.add_argument("--no-baseline", action="store_true")
-    ap.add_argument("--keep", default=None, help="build into this folder and keep it")
+    ap.add_argument("--engines", default="guild,plain", help="guild and/or plain")
+    ap.add_argument("--no-baseline", action="store_true", help="same as --engines guild")
+    ap.add_argument("--cache", default=os.path.join(tempfile.gettempdir(), "guild-bench-cache"))
+    ap.add_argument("--reuse", action="store_true", help="serve indexes built by an earlier run")
+    ap.add_argument("--procs", type=int, default=1, help="writer processes of the guild build")
+    ap.add_argument("--limitmb", type=int, default=512, help="writer memory per process")
     ap.add_argument("--serve", nargs=2, metavar=("KIND", "PATH"), help=argparse.SUPPRESS)
     args = ap.parse_args(argv)
     if args.serve:
         print(json.dumps(serve(args.serve[0], args.serve[1], args.queries, args.matches)))
         return 0
+    engines = ["guild"] if args.no_baseline else [
+        e.strip() for e in args.engines.split(",") if e.strip()]
 
-    work = args.keep or tempfile.mkdtemp(prefix="guild-bench-")
-    summary: dict = {"n": args.n, "nproc": os.cpu_count(), "python": sys.version.split()[0]}
-    try:
-        t0 = time.perf_counter()
-        orgs = list(generate(args.n))
-        summary["generate_s"] = round(time.perf_counter() - t0, 1)
-
-        gpath = os.path.join(work, "guild")
-        t0 = time.perf_counter()
-        build_index(gpath, (organisation_document(o) for o in orgs))
-        summary["guild_build_s"] = round(time.perf_counter() - t0, 1)
-        summary["guild_size_mb"] = round(du(current_generation(gpath)) / 2**20, 1)
-        summary["guild"] = run_serve("guild", gpath, args.queries, args.matches)
-
-        if not args.no_baseline:
-            bpath = os.path.join(work, "plain")
-            t0 = time.perf_counter()
-            baseline.build(bpath, orgs)
-            summary["plain_build_s"] = round(time.perf_counter() - t0, 1)
-            summary["plain_size_mb"] = round(du(bpath) / 2**20, 1)
-            summary["plain"] = run_serve("plain", bpath, args.queries, args.baseline_matches)
-    finally:
-        if not args.keep:
-            shutil.rmtree(work, ignore_errors=True)
+    summary: dict = {"n": args.n, "nproc": os.cpu_count(), "python": sys.version.split()[0],
+                     "loadavg_start": round(os.getloadavg()[0], 1)}
+    t0 = time.perf_counter()
+    orgs = cached_orgs(args.n, args.cache)
+    summary["generate_or_load_s"] = round(time.perf_counter() - t0, 1)
+    for engine in engines:
+        folder = os.path.join(args.cache, f"{engine}-{args.n}")
+        info = _build(engine, folder, orgs, args.procs, args.reuse, args.limitmb)
+        nm = args.matches if engine == "guild" else args.baseline_matches
+        info.update(run_serve(engine, os.path.join(folder, "index"), args.queries, nm))
+        summary[engine] = info
+    summary["loadavg_end"] = round(os.getloadavg()[0], 1)
     print(json.dumps(summary, indent=2))
-    g, p = summary["guild"], summary.get("plain", {})
-    print(f"| {args.n} | guild | {summary['guild_build_s']} s | {summary['guild_size_mb']} MB "
-          f"| {g['search_p50_ms']}/{g['search_p95_ms']} ms "
-          f"| {g['match_p50_ms']}/{g['match_p95_ms']} ms | {g['rss_mb']} MB |")
-    if p:
-        print(f"| {args.n} | plain | {summary['plain_build_s']} s | {summary['plain_size_mb']} MB "
-              f"| {p['search_p50_ms']}/{p['search_p95_ms']} ms | {p['match_p50_ms']}/"
-              f"{p['match_p95_ms']} ms (n={p['n_match']}) | {p['rss_mb']} MB |")
+    for engine in engines:
+        print(_row(args.n, engine, summary[engine]))
     return 0
 
 

@@ -24,8 +24,9 @@ Parsing (:func:`parse_user_query`):
   fall back to the plain words of the text, escaped, OR-ed
   (``SearchPage.fallback``).
 
-Results: totals come from ``scored_length()`` / ``estimated_length()``, never
-``len(results)``; per-kind counts are a ``kind`` facet count; highlights are
+Results: totals come from the per-kind counts (or ``scored_length()`` /
+``estimated_length()``, never ``len(results)``); per-kind counts are exact and
+computed on cached bitsets without scoring (:func:`count_by_kind`); highlights are
 made only for the hits of the shown page from the short stored fields
 (HTML-escaped, matches in ``<mark>``); "did you mean" uses the index's own
 terms of the small ``spell`` field (names, capabilities, towns).
@@ -41,7 +42,7 @@ import unicodedata
 import weakref
 from dataclasses import dataclass, field
 
-from whoosh import highlight, sorting
+from whoosh import highlight
 from whoosh.qparser import AndGroup, MultifieldParser, OrGroup
 from whoosh.qparser.common import QueryParserError
 from whoosh.query import (
@@ -56,8 +57,10 @@ from whoosh.query import (
     Term,
     Wildcard,
 )
+from whoosh.support.charset import accent_map
 
 from marketplace.search.analysis import CJK_RUN, analyze, cjk_analyzer
+from marketplace.search.docsets import bits_of, named_bits, query_bits
 from marketplace.search.schema import KINDS, SPELLING_FIELD, TEXT_FIELD_BOOSTS
 
 MAX_QUERY_CHARS = 200
@@ -288,21 +291,67 @@ class MarkFormatter(highlight.HtmlFormatter):
         return f"<mark>{word}</mark>"
 
 
+def _within(a: str, b: str, maxdist: int) -> bool:
+    """Levenshtein distance of ``a`` and ``b`` is at most ``maxdist``."""
+    if abs(len(a) - len(b)) > maxdist:
+        return False
+    prev = list(range(len(b) + 1))
+    for i, ca in enumerate(a, 1):
+        cur = [i]
+        for j, cb in enumerate(b, 1):
+            cur.append(min(prev[j] + 1, cur[j - 1] + 1, prev[j - 1] + (ca != cb)))
+        if min(cur) > maxdist:
+            return False
+        prev = cur
+    return prev[-1] <= maxdist
+
+
+_SPELLERS: weakref.WeakKeyDictionary = weakref.WeakKeyDictionary()
+
+
+def _spelling_words(reader) -> dict[str, list[str]]:
+    """The spelling field's words by first letter, read once per reader (a few thousand
+    words; Whoosh's corrector walks the on-disk term table for every query instead, tens
+    of milliseconds a word)."""
+    words = _SPELLERS.get(reader)
+    if words is None:
+        words = {}
+        for b in reader.lexicon(SPELLING_FIELD):
+            w = b.decode("utf-8") if isinstance(b, bytes) else str(b)
+            if w:
+                words.setdefault(w[0], []).append(w)
+        _SPELLERS[reader] = words
+    return words
+
+
+def _closest(reader, word: str, maxdist: int = 2) -> str | None:
+    """The most frequent known word with the same first letter within ``maxdist`` edits
+    (ties: alphabetical), as Whoosh's ``ReaderCorrector.suggest(prefix=1, limit=1)``."""
+    best = None
+    for cand in _spelling_words(reader).get(word[:1], ()):
+        if cand != word and _within(word, cand, maxdist):
+            key = (-(reader.frequency(SPELLING_FIELD, cand) or 1), cand)
+            if best is None or key < best:
+                best = key
+    return best[1] if best else None
+
+
 def suggest(searcher, text: str) -> str | None:
     """"Did you mean": each word unknown to the spelling field replaced by
-    its closest known word (edit distance <= 2); ``None`` if nothing changed."""
+    its most frequent known word with the same first letter within two edits;
+    ``None`` if nothing changed."""
     words = _WORD.findall(CJK_RUN.sub(" ", clean_text(text)))
     if not words:
         return None
-    corrector = searcher.corrector(SPELLING_FIELD)
+    reader = searcher.reader()
     changed = False
     out = []
     for w in words:
         lw = w.lower()
         if len(lw) >= 3 and not lw.isdigit() and not searcher.doc_frequency(SPELLING_FIELD, lw):
-            sug = corrector.suggest(lw, limit=1, maxdist=2)
-            if sug and sug[0] != lw:
-                out.append(sug[0])
+            sug = _closest(reader, lw)
+            if sug:
+                out.append(sug)
                 changed = True
                 continue
         out.append(lw)
@@ -324,11 +373,69 @@ class _Page:
             yield self.results[i]
 
 
-def _run(searcher, q, allow, page, pagelen, counts):
-    kw = {"filter": allow, "terms": True}
-    if counts:
-        kw["groupedby"] = {"kind": sorting.FieldFacet("kind", maptype=sorting.Count)}
-    return _Page(searcher.search(q, limit=page * pagelen, **kw), page, pagelen)
+def _run(searcher, q, allow, page, pagelen):
+    # no terms=True: recording the matched terms of every match costs a Python call per
+    # posting, and the highlighter finds the query's terms without it
+    return _Page(searcher.search(q, limit=page * pagelen, filter=allow), page, pagelen)
+
+
+def _bits_or_none(searcher, q) -> int | None:
+    try:
+        return query_bits(searcher, q)
+    except Exception:  # an unusual query tree: let the scored search decide
+        return None
+
+
+def count_by_kind(searcher, q, allow: set[int] | None = None) -> dict[str, int]:
+    """Exact number of matches of ``q`` per kind (kinds without a match left out).
+
+    Term/AND/OR queries are counted on cached bitsets (:mod:`docsets`): no scoring, no
+    Python loop over postings once a term has been seen.  Other queries (phrases,
+    prefixes, ranges...) enumerate their matches without scoring them.
+    """
+    bits = query_bits(searcher, q)
+    if bits is None:
+        size = searcher.reader().doc_count_all()
+        bits = bits_of(searcher.docs_for_query(q), size)
+    if allow is not None:
+        bits &= bits_of(allow, searcher.reader().doc_count_all())
+    out = {}
+    for k in KINDS:
+        n = (bits & named_bits(searcher, ("kind", k), allow_docs(searcher, "kind", (k,)))
+             ).bit_count()
+        if n:
+            out[k] = n
+    return out
+
+
+_HIGHLIGHT_FIELDS = ("title", "summary", "body")
+
+
+def _highlight_probes(q) -> frozenset[str] | None:
+    """Lower-case starts of the query's stems, for a cheap test of whether a stored text can
+    hold a highlight at all (the highlighter re-analyses the whole text to find out); ``None``
+    when the query has words that are not plain terms (prefixes, wildcards...)."""
+    probes = set()
+    for node in q.leaves():
+        if type(node) is Term:
+            if node.fieldname in _HIGHLIGHT_FIELDS:
+                t = str(node.text)
+                probes.add(t[:max(3, len(t) - 1)])
+        elif isinstance(node, Phrase):
+            if node.fieldname in _HIGHLIGHT_FIELDS:
+                probes.update(str(w)[:max(3, len(str(w)) - 1)] for w in node.words)
+        elif getattr(node, "fieldname", None) in _HIGHLIGHT_FIELDS:
+            return None
+    return frozenset(probes)
+
+
+def _may_contain(text, probes: frozenset[str]) -> bool:
+    if not text:
+        return False
+    # the index analyzer folds accents and stems; a stem minus its last letter (Porter
+    # rewrites endings: "happi" <- "happy") is a substring of every word it came from
+    low = str(text).lower().translate(accent_map)
+    return any(p in low for p in probes)
 
 
 def search(searcher, q: str, kind=None, filters: dict | None = None, page: int = 1,
@@ -357,18 +464,25 @@ def search(searcher, q: str, kind=None, filters: dict | None = None, page: int =
         allow = count_allow = None
     relaxed = fallback = False
     try:
-        res = _run(searcher, parsed, allow, page, pagelen, False)
-        if res.results.scored_length() == 0 and len(parsed.all_terms()) > 1:
+        multi = len(parsed.all_terms()) > 1
+        # the bitsets say at once when every word is known but never together, so the
+        # scored AND search (the slowest kind: it skips through every word's postings)
+        # is not run just to find nothing
+        known_empty = multi and _bits_or_none(searcher, parsed) == 0
+        res = None if known_empty else _run(searcher, parsed, allow, page, pagelen)
+        if multi and (res is None or res.results.scored_length() == 0):
             relaxed_q, _ = parse_user_query(searcher.schema, text, conjunctive=False)
             if relaxed_q is not None:
-                res2 = _run(searcher, relaxed_q, allow, page, pagelen, False)
+                res2 = _run(searcher, relaxed_q, allow, page, pagelen)
                 if res2.results.scored_length():
                     parsed, res, relaxed = relaxed_q, res2, True
+        if res is None:
+            res = _run(searcher, parsed, allow, page, pagelen)
     except QueryError:
         parsed, fallback = plain_query(text), True
         if parsed is None:
             return empty
-        res = _run(searcher, parsed, allow, page, pagelen, False)
+        res = _run(searcher, parsed, allow, page, pagelen)
     except Exception:
         return SearchPage(text, "", [], page, pagelen, 0, True, {}, fallback=True,
                           notes=["error"])
@@ -376,22 +490,22 @@ def search(searcher, q: str, kind=None, filters: dict | None = None, page: int =
     counts_by_kind: dict[str, int] = {}
     if counts:
         try:
-            cres = searcher.search(parsed, limit=1, filter=count_allow,
-                                   groupedby={"kind": sorting.FieldFacet(
-                                       "kind", maptype=sorting.Count)})
-            counts_by_kind = {k: int(v) for k, v in cres.groups("kind").items()
-                              if k in KINDS}
+            counts_by_kind = count_by_kind(searcher, parsed, count_allow)
         except Exception:
             counts_by_kind = {}
+    probes = None
     if highlights:
         results.fragmenter = highlight.ContextFragmenter(maxchars=200, surround=40)
         results.formatter = MarkFormatter()
+        probes = _highlight_probes(parsed)
     hits = []
     for hit in res:
         f = hit.fields()
         hl = {}
         if highlights:
             for fname in ("title", "summary", "body"):
+                if probes is not None and not _may_contain(f.get(fname), probes):
+                    continue
                 try:
                     frag = hit.highlights(fname, top=2)
                 except Exception:
