@@ -54,7 +54,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
 from marketplace.search import baseline, cpv
 from marketplace.search.documents import organisation_document
-from marketplace.search.index import build_index, current_generation
+from marketplace.search.index import build_index, current_generation, is_current
 
 TOWNS = [
     ("Leeds", "Yorkshire", 53.80, -1.55), ("York", "Yorkshire", 53.96, -1.08),
@@ -270,7 +270,8 @@ def run_serve(kind, path, nq, nm):
 def _build(engine: str, folder: str, orgs: list[dict], procs: int, reuse: bool,
            limitmb: int) -> dict:
     info_path = os.path.join(folder, "build.json")
-    if reuse and os.path.exists(info_path):
+    stale = engine == "guild" and not is_current(os.path.join(folder, "index"))
+    if reuse and os.path.exists(info_path) and not stale:
         with open(info_path, encoding="utf-8") as f:
             return dict(json.load(f), reused=True)
     shutil.rmtree(folder, ignore_errors=True)

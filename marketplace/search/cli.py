@@ -68,9 +68,9 @@ def rebuild_index(*, quiet: bool = False) -> int:
 @click.option("--if-missing", is_flag=True, help="Do nothing if an index already exists.")
 def rebuild_command(if_missing: bool) -> None:
     """Build a fresh index from the database and swap it in atomically."""
-    from marketplace.search.index import exists
+    from marketplace.search.index import is_current
 
-    if if_missing and exists(_path()):
+    if if_missing and is_current(_path()):
         click.echo(f"Search index present in {_path()}; nothing to do.")
         return
     try:
@@ -86,14 +86,17 @@ def status_command(as_json: bool) -> None:
     from marketplace.models import SearchOutbox
     from marketplace.search import index as engine_index
     from marketplace.search import indexer
-    from marketplace.search.schema import KINDS
+    from marketplace.search.schema import KINDS, SCHEMA_VERSION
 
     path = _path()
-    info: dict = {"path": path, "exists": engine_index.exists(path)}
+    info: dict = {"path": path, "exists": engine_index.exists(path),
+                  "schema_version": engine_index.schema_version(path),
+                  "schema_expected": SCHEMA_VERSION}
+    info["needs_rebuild"] = info["exists"] and info["schema_version"] != SCHEMA_VERSION
     if info["exists"]:
         from whoosh.query import Term
 
-        ix = engine_index.open_index(path)
+        ix = engine_index.open_index(path, check_version=False)
         with ix.searcher() as s:
             info["generation"] = Path(ix.guild_generation).name
             info["documents"] = {k: sum(1 for _ in s.docs_for_query(Term("kind", k)))
@@ -116,6 +119,12 @@ def status_command(as_json: bool) -> None:
         click.echo(json.dumps(info, indent=2))
         return
     click.echo(f"Index: {path} ({info.get('generation') or 'missing'})")
+    if info["needs_rebuild"]:
+        click.echo(f"Schema version {info['schema_version']}, this release needs "
+                   f"{SCHEMA_VERSION}: NOT SEARCHABLE until rebuilt; run `flask search "
+                   "rebuild` (the search worker does it on its next poll).")
+    elif info["exists"]:
+        click.echo(f"Schema version {SCHEMA_VERSION} (current)")
     for kind, n in (info.get("documents") or {}).items():
         click.echo(f"  {kind:<13} {n:>8}")
     click.echo(f"Outbox: max id {info['outbox_max_id']}, last applied {state.last_id}, "

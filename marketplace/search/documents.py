@@ -161,6 +161,8 @@ def _base(kind: str, d: dict, title: str, *, summary: object = "", body: object 
         "places": [tuple(p) for p in places],
         "spell": " ".join(x for x in (title, caps_text, spell_extra) if x),
     }
+    doc["text"] = " ; ".join(x for x in (title, title, caps_text, summary_text, body_text,
+                                         doc["cpv_labels"]) if x)
     loc = _latlon(d)
     if loc:
         doc["lat"], doc["lon"] = loc

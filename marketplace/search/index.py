@@ -29,6 +29,12 @@ Threads: a ``Searcher`` is NOT thread-safe.  Open one searcher per thread
 itself may be shared.  After ``build_index`` swaps, long-lived processes
 should call :func:`refresh` (or reopen) to pick up the new generation.
 
+Schema versions: ``build_index`` writes ``schema.SCHEMA_VERSION`` into the generation's
+``guild-schema-version`` file before the swap (a generation without the file is version 1).
+``open_index`` raises :class:`SchemaMismatch` for an index of another version, so no code
+ever reads fields that are not there; :func:`is_current` tells callers whether to rebuild
+(the indexer does so itself, the app serves an empty index meanwhile).
+
 A rebuild does not see batches applied to the old generation while it ran:
 the indexer should note its outbox position before the rebuild and re-apply
 rows from there after the swap (``update_document`` makes that idempotent).
@@ -47,11 +53,25 @@ from whoosh import index as whoosh_index
 from whoosh.filedb.filestore import FileStorage
 
 from marketplace.faults import fault_point
-from marketplace.search.schema import build_schema
+from marketplace.search.schema import SCHEMA_VERSION, build_schema
 
 CURRENT = "current"
 GEN_PREFIX = "gen-"
 INDEX_NAME = "MAIN"
+VERSION_FILE = "guild-schema-version"
+#: Version of an index written before versions were recorded.
+UNRECORDED_VERSION = 1
+
+
+class SchemaMismatch(RuntimeError):
+    """The index on disk was built with another schema version than this code's."""
+
+    def __init__(self, path: str, found: int | None):
+        self.path, self.found, self.expected = path, found, SCHEMA_VERSION
+        super().__init__(
+            f"search index in {path} has schema version {found}, this code needs "
+            f"{SCHEMA_VERSION}: run `flask search rebuild` (the search worker rebuilds it "
+            "on its next poll)")
 
 
 def _storage(folder: str) -> FileStorage:
@@ -74,11 +94,42 @@ def exists(path: str) -> bool:
     return bool(gen) and whoosh_index.exists(_storage(gen), indexname=INDEX_NAME)
 
 
-def open_index(path: str):
-    """Open the live generation under ``path`` (read and write)."""
+def _read_version(gen: str) -> int | None:
+    try:
+        with open(os.path.join(gen, VERSION_FILE), encoding="ascii") as f:
+            text = f.read().strip()
+    except FileNotFoundError:
+        return UNRECORDED_VERSION
+    except (OSError, UnicodeDecodeError):
+        return None
+    return int(text) if text.isdigit() else None  # unreadable: never "current"
+
+
+def schema_version(path: str) -> int | None:
+    """Schema version the live index under ``path`` was built with (None: no index or an
+    unreadable version file)."""
+    gen = current_generation(path)
+    return None if gen is None else _read_version(gen)
+
+
+def is_current(path: str) -> bool:
+    """True when ``path`` holds an index built with this code's schema version."""
+    return exists(path) and schema_version(path) == SCHEMA_VERSION
+
+
+def open_index(path: str, *, check_version: bool = True):
+    """Open the live generation under ``path`` (read and write).
+
+    Raises :class:`SchemaMismatch` if it was built with another schema version (unless
+    ``check_version`` is false: ``flask search status`` still counts its documents).
+    """
     gen = current_generation(path)
     if gen is None:
         raise FileNotFoundError(f"no search index in {path}")
+    if check_version:
+        found = _read_version(gen)
+        if found != SCHEMA_VERSION:
+            raise SchemaMismatch(path, found)
     ix = _storage(gen).open_index(indexname=INDEX_NAME)
     ix.guild_generation = gen
     return ix
@@ -135,6 +186,8 @@ def build_index(path: str, documents: Iterable[dict],
             raise
         writer.commit()
         ix.close()
+        with open(os.path.join(gen, VERSION_FILE), "w", encoding="ascii") as f:
+            f.write(f"{SCHEMA_VERSION}\n")
         if progress:
             progress(n)
         _swap(path, gen_name)

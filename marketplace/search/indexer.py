@@ -271,10 +271,22 @@ def _reading():
 
 def _run_locked(path: str, *, batch_size: int, max_batches: int | None,
                 alerts: bool) -> RunStats:
-    from marketplace.search.index import apply_batch, build_index, exists, open_index
+    from marketplace.search.index import (
+        apply_batch,
+        build_index,
+        exists,
+        is_current,
+        open_index,
+        schema_version,
+    )
 
     if not exists(path):
         build_index(path, (), procs=1)
+    elif not is_current(path):
+        # built by another release: rows cannot be applied to it, only a full rebuild helps
+        log.warning("search index in %s has schema version %s; rebuilding", path,
+                    schema_version(path))
+        _rebuild_locked(path)
     ix = open_index(path)
     state = read_state(path)
     gap_timeout = float(_config("SEARCH_GAP_TIMEOUT", DEFAULT_GAP_TIMEOUT))
@@ -362,28 +374,33 @@ def rebuild(path: str, progress: Callable[[int], None] | None = None, *,
             procs: int | None = None, lock_timeout: float | None = 60.0) -> tuple[int, State]:
     """Build a fresh index from the database and swap it in; the outbox mark is set to where
     the build's snapshot started, so changes made during the build are applied afterwards."""
-    from marketplace.search import sources
-    from marketplace.search.index import build_index
-
     lock = IndexLock(path)
     if not lock.acquire(timeout=lock_timeout):
         raise TimeoutError(f"another indexer holds {os.path.join(path, LOCK_FILE)}")
     try:
-        count = 0
-
-        def docs():
-            nonlocal count
-            for d in sources.all_documents():
-                count += 1
-                yield d
-
-        with _own_session(), _reading():
-            state = outbox_state_now()
-            build_index(path, docs(), progress, procs=procs)
-        write_state(path, state)
-        return count, state
+        return _rebuild_locked(path, progress, procs=procs)
     finally:
         lock.release()
+
+
+def _rebuild_locked(path: str, progress: Callable[[int], None] | None = None, *,
+                    procs: int | None = None) -> tuple[int, State]:
+    from marketplace.search import sources
+    from marketplace.search.index import build_index
+
+    count = 0
+
+    def docs():
+        nonlocal count
+        for d in sources.all_documents():
+            count += 1
+            yield d
+
+    with _own_session(), _reading():
+        state = outbox_state_now()
+        build_index(path, docs(), progress, procs=procs)
+    write_state(path, state)
+    return count, state
 
 
 def backlog(path: str) -> tuple[int, State]:

@@ -12,12 +12,12 @@ field           type / analyzer                            use
 doc_id          ID unique, S                               upserts, result ids
 kind            ID S C                                     kind filter, counts
 version         STORED int                                 stale-update checks
-title           TEXT english, S (short)                    name or title
-summary         TEXT english, S                            short summary
-body            TEXT english, S (first 600 chars)          description
-capabilities    TEXT english, S                            free capability tags
+title           TEXT english, S, no positions (short)      name or title
+summary         TEXT english, S, no positions              short summary
+body            TEXT english, S (first 600 chars), no pos  description
+capabilities    TEXT english, S, no positions              free capability tags
 cpv             KEYWORD (no positions)                     own codes + ancestors
-cpv_labels      TEXT english                               labels down from class
+cpv_labels      TEXT english, no positions                 labels down from class
 cpv_codes       STORED                                     own 8-digit codes
 town, region    ID (lower-cased), S                        place filters
 size            ID S                                       micro/small/...
@@ -27,6 +27,7 @@ lat, lon        NUMERIC float32 (shift 8), S               distance, bbox filter
 radius_km       STORED                                     service radius
 track_record    STORED int                                 confirmed projects
 places          STORED                                     [(lat, lon, radius)]
+text            TEXT english, positions, not stored        the search box's field
 cjk             TEXT character bigrams                     Chinese/Japanese text
 spell           TEXT simple (no stemming)                  "did you mean"
 ==============  =========================================  =====================
@@ -35,8 +36,18 @@ Numeric fields are few and coarse on purpose: each NUMERIC value is indexed
 as several terms (bits / shift_step) and, during a build, every posting of
 an unscored field costs a file-system ``stat`` in Whoosh 2.7.4.
 
+``text`` holds the title twice, then capabilities, summary, the full body
+and the CPV labels: the search box reads one posting list per word instead of
+five (Whoosh scores every list of an OR in Python).  Repeating the title
+approximates its query-time boost of 2; the other boosts (1 to 1.5) are dropped
+for the search box.  A phrase may match across two of the joined texts.
+
 Field weights are applied at query time (see :data:`TEXT_FIELD_BOOSTS`), so
 they can be tuned without rebuilding the index.
+
+Any change to the fields or analyzers above must bump :data:`SCHEMA_VERSION`: every
+index records the version it was built with (:mod:`marketplace.search.index`), the app
+refuses to read an index of another version and the indexer rebuilds it.
 """
 
 from __future__ import annotations
@@ -44,6 +55,11 @@ from __future__ import annotations
 from whoosh.fields import ID, KEYWORD, NUMERIC, STORED, TEXT, Schema
 
 from marketplace.search.analysis import cjk_analyzer, english_analyzer, simple_analyzer
+
+#: Version of :func:`build_schema` (and of what :mod:`documents` puts in it).
+#: An index without a recorded version is version 1 (the schema when versions began).
+#: 2: the combined ``text`` field; no positions on the separate text fields.
+SCHEMA_VERSION = 2
 
 KINDS = ("organisation", "alliance", "tender", "project")
 ID_PREFIX = {"organisation": "org", "alliance": "alliance", "tender": "tender",
@@ -57,6 +73,9 @@ TEXT_FIELD_BOOSTS = {
     "summary": 1.2,
     "body": 1.0,
 }
+
+#: The search box's field: the text fields above in one posting list per word.
+SEARCH_TEXT_FIELD = "text"
 
 #: Fields whose terms feed "did you mean".
 SPELLING_FIELD = "spell"
@@ -77,12 +96,13 @@ def build_schema() -> Schema:
         doc_id=ID(unique=True, stored=True),
         kind=ID(stored=True, sortable=True),
         version=STORED(),
-        title=TEXT(analyzer=english, stored=True),
-        summary=TEXT(analyzer=english, stored=True),
-        body=TEXT(analyzer=english, stored=True),
-        capabilities=TEXT(analyzer=english, stored=True),
+        # no positions: phrases are searched on ``text``; matching reads weights only
+        title=TEXT(analyzer=english, stored=True, phrase=False),
+        summary=TEXT(analyzer=english, stored=True, phrase=False),
+        body=TEXT(analyzer=english, stored=True, phrase=False),
+        capabilities=TEXT(analyzer=english, stored=True, phrase=False),
         cpv=KEYWORD(scorable=True),
-        cpv_labels=TEXT(analyzer=english),
+        cpv_labels=TEXT(analyzer=english, phrase=False),
         cpv_codes=STORED(),
         town=ID(stored=True),
         region=ID(stored=True),
@@ -94,6 +114,7 @@ def build_schema() -> Schema:
         radius_km=STORED(),
         track_record=STORED(),
         places=STORED(),
+        text=TEXT(analyzer=english, phrase=True),
         cjk=TEXT(analyzer=cjk_analyzer(), phrase=True),
         spell=TEXT(analyzer=simple_analyzer(), phrase=False),
     )

@@ -16,6 +16,7 @@ Views, the CLI and (later) the API use these functions; they never open the inde
 from __future__ import annotations
 
 import contextlib
+import logging
 import os
 import threading
 from collections.abc import Iterable, Iterator
@@ -27,6 +28,7 @@ from marketplace.search import index as engine_index
 from marketplace.search.matching import Match, match_tender, tenders_for
 from marketplace.search.query import SearchPage, search
 
+log = logging.getLogger(__name__)
 _local = threading.local()
 _create_lock = threading.Lock()
 _empty_ix = None
@@ -75,7 +77,13 @@ def ensure_index_ready(path: str | None = None) -> bool:
 def _open(path: str):
     if not engine_index.exists(path) and not ensure_index_ready(path):
         return _empty_index()
-    return engine_index.open_index(path)
+    try:
+        return engine_index.open_index(path)
+    except engine_index.SchemaMismatch as exc:
+        # an index from another release: show nothing rather than fail, until the worker (or
+        # `flask search rebuild`) replaces it; the searcher is reopened on every request
+        log.warning("%s", exc)
+        return _empty_index()
 
 
 @contextlib.contextmanager
