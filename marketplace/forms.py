@@ -1,6 +1,6 @@
 """Form pieces shared by every blueprint."""
 
-from flask import abort
+from flask import abort, request
 from flask_wtf import FlaskForm
 from wtforms import SubmitField
 
@@ -42,3 +42,15 @@ def require_button_form() -> None:
     """
     if not EmptyForm().validate_on_submit():
         abort(400)
+
+
+MAX_PAGE = 10_000
+
+
+def page_arg() -> int:
+    """The ``page`` query parameter for db.paginate: ASCII digits only (str.isdigit() takes
+    "¹", which int() refuses) and capped, since a huge page overflows the SQL OFFSET."""
+    raw = (request.args.get("page") or "").strip()
+    if not (raw.isascii() and raw.isdigit()) or len(raw) > 6:
+        return 1
+    return max(1, min(int(raw), MAX_PAGE))

@@ -32,6 +32,8 @@ def load_user(alternative_id: str) -> User | None:
 
 
 def get_user_by_email(email: str) -> User | None:
+    if "\x00" in email:  # never in a stored address, and PostgreSQL refuses it (a 500)
+        return None
     return db.session.scalar(select(User).where(User.email == email.strip().lower()))
 
 

@@ -9,7 +9,7 @@ from marketplace.admin.forms import ImportForm
 from marketplace.clock import now
 from marketplace.errors import DomainError
 from marketplace.extensions import db
-from marketplace.forms import EmptyForm, require_button_form
+from marketplace.forms import EmptyForm, page_arg, require_button_form
 from marketplace.logging_utils import log_security_event
 from marketplace.models import EmailMessage, Organisation, Tender, User
 from marketplace.permissions import is_site_admin
@@ -26,7 +26,9 @@ def _site_admins_only():
 
 
 def _search_term() -> str:
-    return (request.args.get("q") or "").strip()[:100]
+    q = (request.args.get("q") or "").strip()[:100]
+    # No name has control characters, and PostgreSQL refuses a NUL in any parameter (a 500).
+    return "".join(c for c in q if c >= " " and c != "\x7f")
 
 
 @bp.route("/")
@@ -47,7 +49,7 @@ def users():
     if q:
         like = f"%{q.lower()}%"
         query = query.where(or_(User.email.like(like), func.lower(User.display_name).like(like)))
-    page = db.paginate(query, per_page=PAGE_SIZE, max_per_page=PAGE_SIZE)
+    page = db.paginate(query, page=page_arg(), per_page=PAGE_SIZE, max_per_page=PAGE_SIZE)
     return render_template("admin/users.html", page=page, q=q, form=EmptyForm())
 
 
@@ -93,7 +95,7 @@ def organisations():
     query = select(Organisation).order_by(Organisation.name)
     if q:
         query = query.where(func.lower(Organisation.name).like(f"%{q.lower()}%"))
-    page = db.paginate(query, per_page=PAGE_SIZE, max_per_page=PAGE_SIZE)
+    page = db.paginate(query, page=page_arg(), per_page=PAGE_SIZE, max_per_page=PAGE_SIZE)
     return render_template("admin/organisations.html", page=page, q=q, form=EmptyForm())
 
 
@@ -120,7 +122,7 @@ def _not_sealed():
 def mail_outbox():
     page = db.paginate(select(EmailMessage).where(_not_sealed())
                        .order_by(EmailMessage.id.desc()),
-                       per_page=PAGE_SIZE, max_per_page=PAGE_SIZE)
+                       page=page_arg(), per_page=PAGE_SIZE, max_per_page=PAGE_SIZE)
     return render_template("admin/mail.html", page=page)
 
 

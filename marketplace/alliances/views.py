@@ -15,7 +15,7 @@ from marketplace.auth.decorators import recent_login_required
 from marketplace.clock import now
 from marketplace.errors import DomainError
 from marketplace.extensions import db
-from marketplace.forms import EmptyForm, require_button_form
+from marketplace.forms import EmptyForm, page_arg, require_button_form
 from marketplace.models import (
     Alliance,
     AllianceInvitation,
@@ -50,7 +50,7 @@ def _require_lead(alliance: Alliance) -> None:
 
 @bp.route("/alliances")
 def index():
-    page = request.args.get("page", 1, type=int)
+    page = page_arg()
     pagination = services.public_alliances(page=max(page, 1))
     return render_template("alliances/index.html", pagination=pagination,
                            overviews=[overview(a) for a in pagination.items])

@@ -48,7 +48,10 @@ def flatten(messages, prefix: str = "") -> dict[str, str]:
 def _json_body():
     if not request.is_json:
         raise BadRequestBody("Send the body as JSON (Content-Type: application/json).")
-    data = request.get_json(silent=True)
+    try:
+        data = request.get_json(silent=True)
+    except RecursionError:  # nested deeper than the parser can go: "[[[[...": not a 500
+        data = None
     if data is None:
         raise BadRequestBody("The body is not valid JSON.")
     return data

@@ -3,7 +3,7 @@ from flask_login import current_user, login_required
 from sqlalchemy import select
 
 from marketplace.extensions import db
-from marketplace.forms import EmptyForm, require_button_form
+from marketplace.forms import EmptyForm, page_arg, require_button_form
 from marketplace.inbox import bp
 from marketplace.models import Notification
 from marketplace.notifications import mark_read, unread_count
@@ -26,10 +26,8 @@ def index():
     query = select(Notification).where(Notification.user_id == current_user.id)
     if only_unread:
         query = query.where(Notification.read_at.is_(None))
-    page_number = request.args.get("page", "1")
-    page_number = int(page_number) if page_number.isdigit() and len(page_number) < 6 else 1
     page = db.paginate(query.order_by(Notification.created_at.desc(), Notification.id.desc()),
-                       page=max(page_number, 1), per_page=PER_PAGE, error_out=False)
+                       page=page_arg(), per_page=PER_PAGE, error_out=False)
     return render_template("inbox/index.html", page=page, form=EmptyForm(),
                            only_unread=only_unread)
 

@@ -11,7 +11,7 @@ from marketplace.alliances.services import (
 from marketplace.clock import now
 from marketplace.errors import DomainError, ValidationFailed
 from marketplace.extensions import db
-from marketplace.forms import EmptyForm, require_button_form
+from marketplace.forms import EmptyForm, page_arg, require_button_form
 from marketplace.models import (
     Alliance,
     CreditStatus,
@@ -74,7 +74,7 @@ def _resolve(reference: str) -> Organisation:
 
 @bp.route("/projects")
 def index():
-    page = request.args.get("page", 1, type=int)
+    page = page_arg()
     pagination = services.public_projects(page=max(page, 1))
     views = [v for v in (services.public_project(p) for p in pagination.items) if v]
     return render_template("projects/index.html", pagination=pagination, projects=views)
