@@ -34,6 +34,15 @@ def slug_visible_or_404(model: type[T], slug: str, may_view: Callable[[object, T
     return visible_or_404(db.session.scalar(select(model).where(model.slug == slug)), may_view)
 
 
+def child_or_404(model: type[T], ident: int, parent_key: str, parent_id: int) -> T:
+    """A row addressed under its parent's URL (``/projects/3/photos/9``): 404 unless it really
+    belongs to that parent, so one object's rights never reach another's children."""
+    obj = db.session.get(model, ident)
+    if obj is None or getattr(obj, parent_key) != parent_id:
+        abort(404)
+    return obj
+
+
 def refuse(exc: DomainError, endpoint: str, **values):
     """Undo whatever the refused action had flushed, say why, and go back (Post/Redirect/Get)."""
     db.session.rollback()

@@ -36,7 +36,7 @@ from marketplace.projects.services import (
     credits_awaiting,
     track_record_count,
 )
-from marketplace.view_helpers import flash_form_errors, refuse, slug_visible_or_404
+from marketplace.view_helpers import child_or_404, flash_form_errors, refuse, slug_visible_or_404
 
 
 def _load(slug: str) -> Alliance:
@@ -193,10 +193,7 @@ def revoke_invitation(slug: str, invitation_id: int):
 
 
 def _load_member(alliance: Alliance, member_id: int) -> AllianceMember:
-    member = db.session.get(AllianceMember, member_id)
-    if member is None or member.alliance_id != alliance.id:
-        abort(404)
-    return member
+    return child_or_404(AllianceMember, member_id, "alliance_id", alliance.id)
 
 
 @bp.route("/alliances/<slug>/members/<int:member_id>/remove", methods=["POST"])

@@ -16,7 +16,7 @@ from marketplace.orgs.forms import (
     SwitchOrganisationForm,
 )
 from marketplace.permissions import can_manage_members, can_view_org, can_view_org_members
-from marketplace.view_helpers import refuse, slug_visible_or_404
+from marketplace.view_helpers import child_or_404, refuse, slug_visible_or_404
 
 
 def _load_org(slug: str) -> Organisation:
@@ -24,10 +24,7 @@ def _load_org(slug: str) -> Organisation:
 
 
 def _load_membership(org: Organisation, membership_id: int) -> Membership:
-    membership = db.session.get(Membership, membership_id)
-    if membership is None or membership.organisation_id != org.id:
-        abort(404)
-    return membership
+    return child_or_404(Membership, membership_id, "organisation_id", org.id)
 
 
 @bp.route("/orgs/new", methods=["GET", "POST"])

@@ -38,7 +38,7 @@ from marketplace.projects.forms import (
     PhotoForm,
     ProjectForm,
 )
-from marketplace.view_helpers import get_visible_or_404, refuse
+from marketplace.view_helpers import child_or_404, get_visible_or_404, refuse
 
 
 def _load(project_id: int) -> ProjectExample:
@@ -201,10 +201,7 @@ def add_credit(project_id: int):
 
 
 def _load_credit(project: ProjectExample, credit_id: int) -> ProjectCredit:
-    credit = db.session.get(ProjectCredit, credit_id)
-    if credit is None or credit.project_id != project.id:
-        abort(404)
-    return credit
+    return child_or_404(ProjectCredit, credit_id, "project_id", project.id)
 
 
 @bp.route("/projects/<int:project_id>/credits/<int:credit_id>/remove", methods=["POST"])
@@ -307,10 +304,7 @@ def add_photo(project_id: int):
 
 
 def _load_photo(project: ProjectExample, photo_id: int) -> ProjectPhoto:
-    photo = db.session.get(ProjectPhoto, photo_id)
-    if photo is None or photo.project_id != project.id:
-        abort(404)
-    return photo
+    return child_or_404(ProjectPhoto, photo_id, "project_id", project.id)
 
 
 @bp.route("/projects/<int:project_id>/photos/<int:photo_id>/delete", methods=["POST"])
