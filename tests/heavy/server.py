@@ -34,6 +34,10 @@ REQUEST_TIMEOUT_S = 30
 TENDER_TITLE = "Crash drill roof repairs"
 SESSION_COOKIE = "guild_session"
 
+# What a client sees when the worker serving it is killed: no connection, no answer, or an
+# answer cut off mid-body (the headers arrived, the rest never will).
+CUT_OFF = (requests.ConnectionError, requests.Timeout, requests.exceptions.ChunkedEncodingError)
+
 
 # -- databases ---------------------------------------------------------------------------------
 
@@ -158,7 +162,7 @@ class Gunicorn:
             try:
                 if requests.get(f"{self.base}/healthz", timeout=5).status_code == 200:
                     return self
-            except (requests.ConnectionError, requests.Timeout):
+            except CUT_OFF:
                 pass  # workers still importing the app
             time.sleep(0.2)
 
@@ -321,7 +325,7 @@ class LoadWriter:
         for _ in range(50):
             try:
                 return fn(*args)
-            except (requests.ConnectionError, requests.Timeout):
+            except CUT_OFF:
                 self.cut_reads += 1
                 time.sleep(0.2)
         raise AssertionError("50 connection errors in a row")
@@ -365,7 +369,7 @@ class LoadWriter:
             key = (a["bid_id"], int(data["version"]), org)
         try:
             r = self.browser.post(path, data)
-        except (requests.ConnectionError, requests.Timeout):
+        except CUT_OFF:
             self.writes.append(Write(kind, key, "unknown", None))
             return
         if r.status_code >= 500:
