@@ -81,6 +81,14 @@ def bid_state(database_url: str, bid_id: int) -> dict:
         }
 
 
+def outbox_rows_present(database_url: str, ids: list[int]) -> list[int]:
+    """The ids among ``ids`` that exist as committed ``search_outbox`` rows."""
+    from marketplace.models import SearchOutbox
+
+    with app_session(database_url) as session:
+        return sorted(session.scalars(select(SearchOutbox.id).where(SearchOutbox.id.in_(ids))))
+
+
 def approve(browser: Browser, bid_id: int, org_id: int) -> requests.Response:
     path = f"/bids/{bid_id}/approve"
     data = browser.form(path)
@@ -292,6 +300,7 @@ def test_random_worker_kills_under_load_lose_nothing_acknowledged(backend, tmp_p
                 break
         incremental = index_documents(index_dir)
         rebuilt = rebuilt_documents(env, tmp_path / "rebuilt-index")
+        committed_gaps = outbox_rows_present(database_url, status["gaps"])
 
     writes = [w for wr in writers for w in wr.writes]
     outcomes = Counter(w.outcome for w in writes)
@@ -301,7 +310,7 @@ def test_random_worker_kills_under_load_lose_nothing_acknowledged(backend, tmp_p
         "by_kind": {k: sum(1 for w in writes if w.kind == k and w.outcome == "ok")
                     for k in LoadWriter.CYCLE},
         "cut_reads": sum(w.cut_reads for w in writers), "skipped": sum(w.skipped for w in writers),
-        "index_documents": len(incremental),
+        "index_documents": len(incremental), "open_gaps": len(status["gaps"]),
         "seconds": round(time.monotonic() - started, 1),
     }
     report("crash_random_kills", figures, capsys)
@@ -317,5 +326,13 @@ def test_random_worker_kills_under_load_lose_nothing_acknowledged(backend, tmp_p
     assert outcomes["unknown"] + figures["cut_reads"] > 0
     assert integrity == []
     assert lost == []
-    assert status["backlog"] == 0 and status["gaps"] == [], status
+    assert status["backlog"] == 0, status
+    # A worker killed after inserting an outbox row, before its commit, burns a PostgreSQL
+    # sequence value for good; the indexer keeps that hole as an open gap until
+    # SEARCH_GAP_TIMEOUT. Such holes are fine; a gap whose row *was* committed is a lost update.
+    # SQLite hands a rolled-back id out again, so there a gap can only mean a lost row.
+    assert committed_gaps == [], status
+    if backend == "sqlite":
+        assert status["gaps"] == [], status
+    assert len(status["gaps"]) <= len(killer.killed)
     assert incremental == rebuilt
