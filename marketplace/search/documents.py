@@ -44,6 +44,10 @@ DEFAULT_RADIUS_KM = 50.0
 #: Labels are indexed from each code up to its class (4 digits): group and
 #: division labels are generic ("Construction work") and cost postings.
 CPV_LABEL_MIN_LEVEL = 4
+#: Decimal places of the indexed lat/lon (0.01 degree, about 1 km). Exact values are
+#: stored; the index only serves the "near" bounding box, and full-precision points made
+#: every document two terms of its own (60 % of all terms, each a posting list to write).
+GRID_DECIMALS = 2
 
 
 def _text(value: object) -> str:
@@ -165,7 +169,8 @@ def _base(kind: str, d: dict, title: str, *, summary: object = "", body: object 
                                          doc["cpv_labels"]) if x)
     loc = _latlon(d)
     if loc:
-        doc["lat"], doc["lon"] = loc
+        doc["lat"], doc["lon"] = (round(x, GRID_DECIMALS) for x in loc)
+        doc["_stored_lat"], doc["_stored_lon"] = loc
         radius = _float(d.get("service_radius_km"))
         if radius is not None and radius >= 0:
             doc["radius_km"] = radius

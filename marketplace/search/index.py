@@ -53,7 +53,8 @@ from whoosh import index as whoosh_index
 from whoosh.filedb.filestore import FileStorage
 
 from marketplace.faults import fault_point
-from marketplace.search.schema import SCHEMA_VERSION, build_schema
+from marketplace.search import bulk
+from marketplace.search.schema import ENGLISH_FIELDS, SCHEMA_VERSION, build_schema
 
 CURRENT = "current"
 GEN_PREFIX = "gen-"
@@ -151,15 +152,16 @@ def refresh(ix, path: str):
 
 def build_index(path: str, documents: Iterable[dict],
                 progress: Callable[[int], None] | None = None, *,
-                procs: int | None = None, limitmb: int = 256,
+                procs: int | None = None, limitmb: int = 512,
                 keep_previous: bool = True) -> str:
     """Build a full index from ``documents`` and swap it in atomically.
 
     ``documents`` yields dicts from :mod:`marketplace.search.documents`.
     ``progress(n)`` is called every 1000 documents and at the end.
-    ``procs`` defaults to ``min(2, cpu count)``; with more than one process
-    the writer is multisegment (one segment per process, no final merge).
-    ``limitmb`` is per process.  Returns the new generation's folder.
+    The segments are written by :mod:`bulk` in ``procs`` worker processes (default
+    ``min(2, cpu count)``; 1 writes in this process, with documents numbered in the order
+    given), one segment per process, more if a process's postings outgrow ``limitmb``.
+    Returns the new generation's folder.
     """
     os.makedirs(path, exist_ok=True)
     stamp = time.strftime("%Y%m%dT%H%M%S")
@@ -168,23 +170,22 @@ def build_index(path: str, documents: Iterable[dict],
     os.makedirs(gen)
     if procs is None:
         procs = max(1, min(2, os.cpu_count() or 1))
+    n = 0
+
+    def counted() -> Iterable[dict]:
+        nonlocal n
+        for doc in documents:
+            yield doc
+            n += 1
+            if progress and n % 1000 == 0:
+                progress(n)
+
     try:
         ix = _storage(gen).create_index(build_schema(), indexname=INDEX_NAME)
-        if procs > 1:
-            writer = ix.writer(procs=procs, multisegment=True, limitmb=limitmb)
-        else:
-            writer = ix.writer(limitmb=limitmb)
-        n = 0
-        try:
-            for doc in documents:
-                writer.add_document(**doc)
-                n += 1
-                if progress and n % 1000 == 0:
-                    progress(n)
-        except BaseException:
-            writer.cancel()
-            raise
-        writer.commit()
+        # the generation is private until the swap, so no index lock is needed
+        segments = bulk.write_segments(ix, counted(), ENGLISH_FIELDS, procs=procs,
+                                       limitmb=limitmb)
+        bulk.commit_segments(ix, segments)
         ix.close()
         with open(os.path.join(gen, VERSION_FILE), "w", encoding="ascii") as f:
             f.write(f"{SCHEMA_VERSION}\n")

@@ -254,7 +254,7 @@ def _filter_query(filters: dict):
     """Filter dict -> query.  Keys: town, region, size, status, cert(s),
     cpv (any prefix), near=(lat, lon, km) as a bounding box."""
     from marketplace.search import cpv as cpvmod
-    from marketplace.search.documents import normalise_cert
+    from marketplace.search.documents import GRID_DECIMALS, normalise_cert
 
     subs = []
     for key in ("town", "region", "size", "status"):
@@ -274,8 +274,10 @@ def _filter_query(filters: dict):
     if near:
         try:
             lat, lon, km = (float(x) for x in near)
-            dlat = km / 111.0
-            dlon = km / max(1e-6, 111.0 * abs(math.cos(math.radians(lat))))
+            # widened by half a grid step: the index holds lat/lon rounded to that grid
+            half = 0.5 * 10 ** -GRID_DECIMALS
+            dlat = km / 111.0 + half
+            dlon = km / max(1e-6, 111.0 * abs(math.cos(math.radians(lat)))) + half
             subs.append(NumericRange("lat", lat - dlat, lat + dlat))
             subs.append(NumericRange("lon", lon - dlon, lon + dlon))
         except (TypeError, ValueError):

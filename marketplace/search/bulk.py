@@ -1,0 +1,412 @@
+"""Full builds of the search index, several times faster than Whoosh's own writer.
+
+A rebuild writes every document once into fresh segments, so most of what Whoosh's
+``SegmentWriter`` does per posting is wasted work there: it runs the analyzer's chain of
+generators per token, pushes every posting through a temporary pool that it then sorts, looks
+each posting's field length up again on disk and hands the postings to the codec one call at
+a time.  :class:`BulkSegmentWriter` keeps the codec and the on-disk format and changes only
+the route:
+
+* English text is analysed by :class:`FastEnglish`: the same regex, stop words, stemmer and
+  accent folding as :func:`analysis.english_analyzer`, with each distinct token processed once
+  per build and then looked up in a dict;
+* postings go straight into per-term arrays in document order, so there is no pool to sort,
+  and field lengths are kept in memory;
+* each term's postings are written a block (128 postings) at a time into the codec's own
+  postings writer.
+
+The segment it writes is byte for byte the one Whoosh writes for the same documents
+(``tests/search/test_bulk_build.py`` compares the terms and postings files and the stored
+fields of both).  It is for new segments only: the outbox indexer's small updates keep using
+Whoosh's writer (:func:`index.apply_batch`).
+
+:func:`write_segments` runs the build in ``procs`` worker processes (one segment each, more
+if a worker's postings outgrow ``limitmb``) fed with batches of documents by the calling
+process, which stays free to read them from the database.
+"""
+
+from __future__ import annotations
+
+import multiprocessing
+import os
+import queue
+import re
+import shutil
+from array import array
+from collections import Counter
+from collections.abc import Iterable
+
+from whoosh import formats
+from whoosh.analysis import CharsetFilter, LowercaseFilter, RegexTokenizer, StemFilter, StopFilter
+from whoosh.codec.whoosh3 import W3Codec
+from whoosh.system import pack_uint
+from whoosh.util.numeric import byte_to_length, length_to_byte
+from whoosh.writing import SegmentWriter
+
+#: Documents per batch sent to a worker process.
+BATCH = 500
+#: Bytes of memory a posting costs in :class:`BulkSegmentWriter` (arrays and list slots), for
+#: the ``limitmb`` estimate; positional values are counted by their length on top.
+POSTING_BYTES = 24
+#: Seconds the parent waits for a worker before checking that it is still alive.
+POLL = 1.0
+
+_MISSING = object()
+_SMALL_FREQS = [pack_uint(i) for i in range(256)]
+
+
+class FastEnglish:
+    """Terms of :func:`analysis.english_analyzer`, computed without its generator chain.
+
+    Built from the analyzer itself (its pattern, stop list and sizes, stemmer and character
+    map) and refuses any other chain, so a change to the analyzer cannot silently make the
+    two disagree.  ``terms`` gives the indexed terms in order; ``positions`` the positions
+    the chain gives them (stop words are renumbered away, as Whoosh's ``StopFilter`` does).
+    """
+
+    def __init__(self, analyzer) -> None:
+        items = list(getattr(analyzer, "items", ()))
+        kinds = [type(i) for i in items]
+        if kinds != [RegexTokenizer, LowercaseFilter, StopFilter, StemFilter, CharsetFilter]:
+            raise ValueError(f"FastEnglish does not know the analyzer chain {kinds}")
+        tokenizer, _, stop, stem, charset = items
+        if tokenizer.gaps or tokenizer.expression.pattern != r"\w+(\.?\w+)*" or not stop.renumber:
+            raise ValueError("FastEnglish does not know this tokenizer or stop filter")
+        self._findall = re.compile(r"\w+(?:\.?\w+)*", tokenizer.expression.flags).findall
+        self._stops, self._min, self._max = stop.stops, stop.min, stop.max
+        self._ignore = stem.ignore or frozenset()
+        self._stem = stem.stemfn
+        self._charmap = charset.charmap
+        self._cache: dict[str, str | None] = {}
+
+    def _term(self, token: str) -> str | None:
+        text = token.lower()
+        if (len(text) < self._min or (self._max is not None and len(text) > self._max)
+                or text in self._stops):
+            return None
+        if text not in self._ignore:
+            text = self._stem(text)
+        return text.translate(self._charmap)
+
+    def analyse(self, value: str) -> tuple[list[str], int]:
+        """The terms of ``value`` and the position of the first one."""
+        cache, out, first = self._cache, [], 0
+        for i, token in enumerate(self._findall(value)):
+            term = cache.get(token, _MISSING)
+            if term is _MISSING:
+                term = cache[token] = self._term(token)
+            if term is not None:
+                if not out:
+                    first = i
+                out.append(term)
+        return out, first
+
+
+class BulkSegmentWriter(SegmentWriter):
+    """A ``SegmentWriter`` for new documents that keeps postings in memory per term.
+
+    ``english_fields`` names the fields whose analyzer :class:`FastEnglish` reproduces; every
+    other field is indexed by its own ``index`` method as usual.  Fields with a separate
+    spelling field or term vectors are refused (the schema has none).
+    """
+
+    def __init__(self, ix, *, english_fields: Iterable[str] = (), **kwargs) -> None:
+        super().__init__(ix, **kwargs)
+        schema = self.schema
+        for name, field in schema.items():
+            if field.separate_spelling() or field.vector:
+                raise ValueError(f"BulkSegmentWriter cannot write field {name!r}")
+        self._english: dict[str, FastEnglish] = {}
+        for name in english_fields:
+            self._english[name] = FastEnglish(schema[name].analyzer)
+            if type(schema[name].format) not in (formats.Frequency, formats.Positions):
+                raise ValueError(f"BulkSegmentWriter cannot write the format of {name!r}")
+        # fieldname -> term bytes -> [docnums, weights, values]
+        self._posts: dict[str, dict[bytes, list]] = {}
+        # fieldname -> field length per document (as the codec reads it back), from docbase
+        self._lengths: dict[str, array] = {}
+        self.memory = 0  # estimated bytes held, see POSTING_BYTES
+
+    def _finish(self) -> None:
+        # Whoosh's _finish deletes the shared "<index>.tmp" folder, which the other workers of
+        # the same build still use; each writer removes its own files there, and
+        # :func:`commit_segments` the folder.
+        self.is_closed = True
+
+    def _add_english(self, name: str, field, value: str, docnum: int) -> tuple[int, int]:
+        """Index an English text field; return (field length, postings added).
+
+        Entries are keyed by the term as ``str`` and hold document numbers and frequencies
+        (plus encoded positions for a phrase field); weights and values follow from the
+        frequencies when the segment is written.
+        """
+        terms, first = self._english[name].analyse(value)
+        posts = self._posts.setdefault(name, {})
+        if type(field.format) is formats.Frequency:
+            counts = Counter(terms)
+            for term, n in counts.items():
+                entry = posts.get(term)
+                if entry is None:
+                    entry = posts[term] = (array("I"), array("I"))
+                entry[0].append(docnum)
+                entry[1].append(n)
+            return len(terms), len(counts)
+        poses: dict[str, list[int]] = {}
+        for i, term in enumerate(terms, first):
+            p = poses.get(term)
+            if p is None:
+                poses[term] = [i]
+            else:
+                p.append(i)
+        encode = field.format.encode
+        for term, p in poses.items():
+            entry = posts.get(term)
+            if entry is None:
+                entry = posts[term] = (array("I"), array("I"), [])
+            entry[0].append(docnum)
+            entry[1].append(len(p))
+            entry[2].append(encode(p))
+        return len(terms), 3 * len(poses)  # positions cost about two postings more each
+
+    def _add_items(self, name: str, field, value, boost: float, docnum: int) -> tuple[int, int]:
+        """Index any field through its own ``index``; return (field length, postings)."""
+        posts = self._posts.setdefault(name, {})
+        length = count = 0
+        for tbytes, freq, weight, vbytes in field.index(value):
+            length += freq
+            count += 1
+            entry = posts.get(tbytes)
+            if entry is None:
+                entry = posts[tbytes] = (array("I"), array("d"), [])
+            entry[0].append(docnum)
+            entry[1].append(weight * boost)
+            entry[2].append(vbytes)
+        return (length if field.scorable else 0), count
+
+    def add_document(self, **fields) -> None:
+        self._check_state()
+        schema, perdocwriter, docnum = self.schema, self.perdocwriter, self.docnum
+        names = sorted(n for n in fields if not n.startswith("_"))
+        self._check_fields(schema, names)
+        docboost = self._doc_boost(fields)
+        perdocwriter.start_doc(docnum)
+        postings = 0
+        for name in names:
+            value = fields[name]
+            if value is None:
+                continue
+            field = schema[name]
+            length = 0
+            if field.indexed:
+                boost = self._field_boost(fields, name, docboost)
+                if name in self._english and isinstance(value, str) and boost == 1.0:
+                    length, count = self._add_english(name, field, value, docnum)
+                else:
+                    length, count = self._add_items(name, field, value, boost, docnum)
+                postings += count
+                if field.scorable:
+                    lengths = self._lengths.setdefault(name, array("I"))
+                    missing = docnum - self.docbase - len(lengths)
+                    if missing:
+                        lengths.extend([0] * missing)
+                    lengths.append(_stored_length(length))
+            stored = fields.get(f"_stored_{name}", value)
+            perdocwriter.add_field(name, field, stored if field.stored else None, length)
+            column = field.column_type
+            if column and stored is not None:
+                perdocwriter.add_column_value(name, column, field.to_column_value(stored))
+        perdocwriter.finish_doc()
+        self.memory += postings * POSTING_BYTES
+        self._added = True
+        self.docnum += 1
+
+    def _flush_segment(self) -> None:
+        self.perdocwriter.close()
+        writer = self.fieldwriter
+        docbase = self.docbase
+        for name in sorted(n for n, posts in self._posts.items() if posts):
+            field = self.schema[name]
+            writer.start_field(name, field)
+            lengths = self._lengths.get(name)
+            posts = self._posts[name]
+            english = name in self._english
+            boost = field.format.field_boost
+            for key in sorted(posts):
+                entry = posts[key]
+                if english:  # (docs, freqs[, positions])
+                    ids, freqs = entry[0], entry[1]
+                    weights = [float(n) * boost for n in freqs]
+                    values = entry[2] if len(entry) == 3 else [
+                        _SMALL_FREQS[n] if n < 256 else pack_uint(n) for n in freqs]
+                    key = key.encode("utf-8")
+                else:
+                    ids, weights, values = entry
+                writer.start_term(key)
+                _write_postings(writer._postwriter, ids, weights, values, lengths, docbase)
+                writer.finish_term()
+            writer.finish_field()
+            del self._posts[name]  # free each field's postings once written
+        writer.close()
+
+
+_LENGTHS: dict[int, int] = {}
+
+
+def _stored_length(length: int) -> int:
+    """A field length as the codec reads it back (stored as one byte, so rounded)."""
+    got = _LENGTHS.get(length)
+    if got is None:
+        got = _LENGTHS[length] = byte_to_length(length_to_byte(length)) if length else 0
+    return got
+
+
+def commit_segments(ix, segments: list) -> None:
+    """Make ``segments`` the index's segments (a new TOC generation) and tidy up."""
+    from whoosh.index import TOC
+
+    TOC(ix.schema, segments, ix.latest_generation() + 1).write(ix.storage, ix.indexname)
+    shutil.rmtree(os.path.join(ix.storage.folder, f"{ix.indexname}.tmp"), ignore_errors=True)
+
+
+def _write_postings(pw, ids: array, weights: array, values: list, lengths: array | None,
+                    docbase: int) -> None:
+    """Fill ``pw`` (a started ``W3PostingsWriter``) block by block as ``add_posting`` would."""
+    limit = pw._blocklimit
+    n = len(ids)
+    for start in range(0, n, limit):
+        end = min(n, start + limit)
+        block_ids = ids[start:end]
+        block_weights = weights[start:end]
+        pw._ids = block_ids
+        pw._weights = array("f", block_weights)
+        pw._values = [v for v in values[start:end] if v]
+        pw._maxweight = max(0, max(block_weights))
+        if lengths is not None:
+            lens = [x for x in (lengths[d - docbase] for d in block_ids) if x]
+            pw._minlength = min(lens) if lens else None
+            pw._maxlength = max(lens) if lens else 0
+        else:
+            pw._minlength, pw._maxlength = None, 0
+        if end < n:
+            pw._write_block()
+    # finish_postings() writes the last block, flagged as the last one
+
+
+def write_into(ix, documents: Iterable[dict], english_fields: Iterable[str], *,
+               limitmb: int) -> list:
+    """Write ``documents`` as new segments of ``ix``; return the segments (no TOC written).
+
+    A new segment starts whenever the postings held reach ``limitmb``.
+    """
+    segments: list = []
+    writer = None
+    for doc in documents:
+        if writer is None:
+            # the caller holds the index's lock for the whole build
+            writer = BulkSegmentWriter(ix, english_fields=english_fields, _lk=False,
+                                       codec=W3Codec())
+        writer.add_document(**doc)
+        if writer.memory >= limitmb * 2**20:
+            segments.append(_finish(writer))
+            writer = None
+    if writer is not None:
+        segments.append(_finish(writer))
+    return segments
+
+
+def _finish(writer: BulkSegmentWriter):
+    try:
+        return writer._finalize_segment()
+    finally:
+        writer._finish()
+
+
+def _worker(path: str, indexname: str, english_fields: list[str], limitmb: int,
+            jobs, results) -> None:
+    """A worker process: index the batches from ``jobs`` into segments of its own."""
+    from whoosh.filedb.filestore import FileStorage
+
+    try:
+        ix = FileStorage(path, supports_mmap=False).open_index(indexname)
+
+        def batches():
+            while (batch := jobs.get()) is not None:
+                yield from batch
+
+        segments = write_into(ix, batches(), english_fields, limitmb=limitmb)
+        results.put(("ok", segments))
+    except BaseException as exc:  # reported to the parent, which fails the build
+        results.put(("error", f"{type(exc).__name__}: {exc}"))
+
+
+def write_segments(ix, documents: Iterable[dict], english_fields: Iterable[str], *,
+                   procs: int, limitmb: int) -> list:
+    """Write ``documents`` as new segments of the (locked, unwritten) index ``ix``.
+
+    With ``procs`` > 1 the documents go in batches to that many worker processes; the
+    segments' document order then depends on scheduling (the search results do not).
+    """
+    english_fields = list(english_fields)
+    if procs <= 1:
+        return write_into(ix, documents, english_fields, limitmb=limitmb)
+    # spawn, not fork: the caller may hold database connections and threads
+    ctx = multiprocessing.get_context("spawn")
+    jobs, results = ctx.Queue(maxsize=2 * procs), ctx.Queue()
+    workers = [ctx.Process(target=_worker, daemon=True,
+                           args=(ix.storage.folder, ix.indexname, english_fields, limitmb,
+                                 jobs, results)) for _ in range(procs)]
+    for w in workers:
+        w.start()
+    try:
+        batch: list[dict] = []
+        for doc in documents:
+            batch.append(doc)
+            if len(batch) >= BATCH:
+                _put(jobs, batch, workers)
+                batch = []
+        if batch:
+            _put(jobs, batch, workers)
+        for _ in workers:
+            _put(jobs, None, workers)
+        segments: list = []
+        for _ in workers:
+            status, payload = _get(results, workers)
+            if status != "ok":
+                raise RuntimeError(f"search index build worker failed: {payload}")
+            segments.extend(payload)
+        return segments
+    finally:
+        for w in workers:
+            w.join(timeout=5)
+            if w.is_alive():
+                w.kill()
+
+
+def _put(jobs, item, workers) -> None:
+    while True:
+        try:
+            jobs.put(item, timeout=POLL)
+            return
+        except queue.Full:
+            _check_alive(workers)
+
+
+def _get(results, workers):
+    while True:
+        try:
+            return results.get(timeout=POLL)
+        except queue.Empty:
+            _check_alive(workers)
+            if not any(w.is_alive() for w in workers):
+                try:  # a result sent just before the last worker left
+                    return results.get(timeout=POLL)
+                except queue.Empty:
+                    raise RuntimeError("a search index build worker left without a result") \
+                        from None
+
+
+def _check_alive(workers) -> None:
+    """Fail the build as soon as a worker was killed or crashed (it sends no result)."""
+    codes = [w.exitcode for w in workers]
+    if any(c not in (0, None) for c in codes):
+        raise RuntimeError(f"search index build worker died (exit codes {codes})")
