@@ -7,13 +7,15 @@ each posting's field length up again on disk and hands the postings to the codec
 a time.  :class:`BulkSegmentWriter` keeps the codec and the on-disk format and changes only
 the route:
 
-* English text is analysed by :class:`FastEnglish`: the same regex, stop words, stemmer and
-  accent folding as :func:`analysis.english_analyzer`, with each distinct token processed once
+* text is analysed by :class:`FastAnalyzer`: the same regex, stop words, stemmer and accent
+  folding as the field's analyzer (:mod:`analysis`), with each distinct token processed once
   per build and then looked up in a dict;
 * postings go straight into per-term arrays in document order, so there is no pool to sort,
   and field lengths are kept in memory;
 * each term's postings are written a block (128 postings) at a time into the codec's own
-  postings writer.
+  postings writer;
+* the postings of frequent terms are also written as flat arrays (:mod:`dense`), which the
+  search reads instead of decoding hundreds of blocks.
 
 The segment it writes is byte for byte the one Whoosh writes for the same documents
 (``tests/search/test_bulk_build.py`` compares the terms and postings files and the stored
@@ -27,6 +29,7 @@ process, which stays free to read them from the database.
 
 from __future__ import annotations
 
+import contextlib
 import multiprocessing
 import os
 import queue
@@ -43,6 +46,8 @@ from whoosh.system import pack_uint
 from whoosh.util.numeric import byte_to_length, length_to_byte
 from whoosh.writing import SegmentWriter
 
+from marketplace.search import dense
+
 #: Documents per batch sent to a worker process.
 BATCH = 500
 #: Bytes of memory a posting costs in :class:`BulkSegmentWriter` (arrays and list slots), for
@@ -55,41 +60,57 @@ _MISSING = object()
 _SMALL_FREQS = [pack_uint(i) for i in range(256)]
 
 
-class FastEnglish:
-    """Terms of :func:`analysis.english_analyzer`, computed without its generator chain.
+class FastAnalyzer:
+    """The terms a Whoosh analyzer gives, computed without its chain of generators.
 
-    Built from the analyzer itself (its pattern, stop list and sizes, stemmer and character
-    map) and refuses any other chain, so a change to the analyzer cannot silently make the
-    two disagree.  ``terms`` gives the indexed terms in order; ``positions`` the positions
-    the chain gives them (stop words are renumbered away, as Whoosh's ``StopFilter`` does).
+    Knows a ``RegexTokenizer`` followed by any of ``LowercaseFilter``, ``StopFilter``,
+    ``StemFilter`` and ``CharsetFilter`` (the English and the spelling analyzers of
+    :mod:`analysis`), built from the analyzer's own settings; any other chain raises
+    ``ValueError``, so the field is indexed the ordinary way instead.  Each distinct token is
+    processed once and then looked up.
     """
 
+    _KNOWN = (LowercaseFilter, StopFilter, StemFilter, CharsetFilter)
+
     def __init__(self, analyzer) -> None:
-        items = list(getattr(analyzer, "items", ()))
-        kinds = [type(i) for i in items]
-        if kinds != [RegexTokenizer, LowercaseFilter, StopFilter, StemFilter, CharsetFilter]:
-            raise ValueError(f"FastEnglish does not know the analyzer chain {kinds}")
-        tokenizer, _, stop, stem, charset = items
-        if tokenizer.gaps or tokenizer.expression.pattern != r"\w+(\.?\w+)*" or not stop.renumber:
-            raise ValueError("FastEnglish does not know this tokenizer or stop filter")
-        self._findall = re.compile(r"\w+(?:\.?\w+)*", tokenizer.expression.flags).findall
-        self._stops, self._min, self._max = stop.stops, stop.min, stop.max
-        self._ignore = stem.ignore or frozenset()
-        self._stem = stem.stemfn
-        self._charmap = charset.charmap
+        items = [analyzer] if type(analyzer) is RegexTokenizer else list(
+            getattr(analyzer, "items", ()))
+        if not items or type(items[0]) is not RegexTokenizer or items[0].gaps:
+            raise ValueError(f"FastAnalyzer does not know the analyzer {analyzer!r}")
+        if any(type(f) not in self._KNOWN for f in items[1:]) or any(
+                type(f) is StopFilter and not f.renumber for f in items[1:]):
+            raise ValueError(f"FastAnalyzer does not know the filters of {analyzer!r}")
+        regex = items[0].expression
+        if regex.groups == 0:
+            self._findall = regex.findall
+        elif regex.pattern == r"\w+(\.?\w+)*":  # Whoosh's default: the same, without a group
+            self._findall = re.compile(r"\w+(?:\.?\w+)*", regex.flags).findall
+        else:
+            self._findall = lambda text: [m.group(0) for m in regex.finditer(text)]
+        self._filters = items[1:]
         self._cache: dict[str, str | None] = {}
 
     def _term(self, token: str) -> str | None:
-        text = token.lower()
-        if (len(text) < self._min or (self._max is not None and len(text) > self._max)
-                or text in self._stops):
-            return None
-        if text not in self._ignore:
-            text = self._stem(text)
-        return text.translate(self._charmap)
+        """What the filters make of one token; ``None`` when a stop filter drops it."""
+        text = token
+        for f in self._filters:
+            kind = type(f)
+            if kind is LowercaseFilter:
+                text = text.lower()
+            elif kind is StopFilter:
+                if len(text) < f.min or (f.max is not None and len(text) > f.max) \
+                        or text in f.stops:
+                    return None
+            elif kind is StemFilter:
+                if not f.ignore or text not in f.ignore:
+                    text = f.stemfn(text)
+            else:
+                text = text.translate(f.charmap)
+        return text
 
     def analyse(self, value: str) -> tuple[list[str], int]:
-        """The terms of ``value`` and the position of the first one."""
+        """The terms of ``value`` and the position of the first one (Whoosh's stop filter
+        keeps the first kept token's position and renumbers the rest after it)."""
         cache, out, first = self._cache, [], 0
         for i, token in enumerate(self._findall(value)):
             term = cache.get(token, _MISSING)
@@ -105,22 +126,20 @@ class FastEnglish:
 class BulkSegmentWriter(SegmentWriter):
     """A ``SegmentWriter`` for new documents that keeps postings in memory per term.
 
-    ``english_fields`` names the fields whose analyzer :class:`FastEnglish` reproduces; every
-    other field is indexed by its own ``index`` method as usual.  Fields with a separate
-    spelling field or term vectors are refused (the schema has none).
+    Text fields whose analyzer :class:`FastAnalyzer` knows (with frequencies or positions)
+    are analysed by it; every other field is indexed by its own ``index`` method.  Fields
+    with a separate spelling field or term vectors are refused (the schema has none).
     """
 
-    def __init__(self, ix, *, english_fields: Iterable[str] = (), **kwargs) -> None:
+    def __init__(self, ix, **kwargs) -> None:
         super().__init__(ix, **kwargs)
-        schema = self.schema
-        for name, field in schema.items():
+        self._fast: dict[str, FastAnalyzer] = {}
+        for name, field in self.schema.items():
             if field.separate_spelling() or field.vector:
                 raise ValueError(f"BulkSegmentWriter cannot write field {name!r}")
-        self._english: dict[str, FastEnglish] = {}
-        for name in english_fields:
-            self._english[name] = FastEnglish(schema[name].analyzer)
-            if type(schema[name].format) not in (formats.Frequency, formats.Positions):
-                raise ValueError(f"BulkSegmentWriter cannot write the format of {name!r}")
+            if type(field.format) in (formats.Frequency, formats.Positions):
+                with contextlib.suppress(ValueError):  # else indexed by the field itself
+                    self._fast[name] = FastAnalyzer(field.analyzer)
         # fieldname -> term bytes -> [docnums, weights, values]
         self._posts: dict[str, dict[bytes, list]] = {}
         # fieldname -> field length per document (as the codec reads it back), from docbase
@@ -133,14 +152,14 @@ class BulkSegmentWriter(SegmentWriter):
         # :func:`commit_segments` the folder.
         self.is_closed = True
 
-    def _add_english(self, name: str, field, value: str, docnum: int) -> tuple[int, int]:
-        """Index an English text field; return (field length, postings added).
+    def _add_text(self, name: str, field, value: str, docnum: int) -> tuple[int, int]:
+        """Index a text field through its FastAnalyzer; return (field length, postings added).
 
         Entries are keyed by the term as ``str`` and hold document numbers and frequencies
         (plus encoded positions for a phrase field); weights and values follow from the
         frequencies when the segment is written.
         """
-        terms, first = self._english[name].analyse(value)
+        terms, first = self._fast[name].analyse(value)
         posts = self._posts.setdefault(name, {})
         if type(field.format) is formats.Frequency:
             counts = Counter(terms)
@@ -199,8 +218,8 @@ class BulkSegmentWriter(SegmentWriter):
             length = 0
             if field.indexed:
                 boost = self._field_boost(fields, name, docboost)
-                if name in self._english and isinstance(value, str) and boost == 1.0:
-                    length, count = self._add_english(name, field, value, docnum)
+                if name in self._fast and isinstance(value, str) and boost == 1.0:
+                    length, count = self._add_text(name, field, value, docnum)
                 else:
                     length, count = self._add_items(name, field, value, boost, docnum)
                 postings += count
@@ -224,16 +243,17 @@ class BulkSegmentWriter(SegmentWriter):
         self.perdocwriter.close()
         writer = self.fieldwriter
         docbase = self.docbase
+        flat = dense.DenseWriter(self.newsegment.create_file(self.storage, dense.EXT))
         for name in sorted(n for n, posts in self._posts.items() if posts):
             field = self.schema[name]
             writer.start_field(name, field)
             lengths = self._lengths.get(name)
             posts = self._posts[name]
-            english = name in self._english
+            fast = name in self._fast
             boost = field.format.field_boost
             for key in sorted(posts):
                 entry = posts[key]
-                if english:  # (docs, freqs[, positions])
+                if fast:  # (docs, freqs[, positions])
                     ids, freqs = entry[0], entry[1]
                     weights = [float(n) * boost for n in freqs]
                     values = entry[2] if len(entry) == 3 else [
@@ -244,8 +264,11 @@ class BulkSegmentWriter(SegmentWriter):
                 writer.start_term(key)
                 _write_postings(writer._postwriter, ids, weights, values, lengths, docbase)
                 writer.finish_term()
+                if len(ids) >= dense.MIN_DF and docbase == 0:
+                    flat.add(name, key, ids, weights)
             writer.finish_field()
             del self._posts[name]  # free each field's postings once written
+        flat.close()
         writer.close()
 
 
@@ -292,7 +315,7 @@ def _write_postings(pw, ids: array, weights: array, values: list, lengths: array
     # finish_postings() writes the last block, flagged as the last one
 
 
-def write_into(ix, documents: Iterable[dict], english_fields: Iterable[str], *,
+def write_into(ix, documents: Iterable[dict], *,
                limitmb: int) -> list:
     """Write ``documents`` as new segments of ``ix``; return the segments (no TOC written).
 
@@ -302,9 +325,11 @@ def write_into(ix, documents: Iterable[dict], english_fields: Iterable[str], *,
     writer = None
     for doc in documents:
         if writer is None:
-            # the caller holds the index's lock for the whole build
-            writer = BulkSegmentWriter(ix, english_fields=english_fields, _lk=False,
-                                       codec=W3Codec())
+            # the caller holds the index's lock for the whole build. Not compound: Whoosh
+            # reads a compound file's parts through a Python seek + read per call (a posting
+            # block header is unpickled with a dozen of them); separate files are read in C
+            writer = BulkSegmentWriter(ix, _lk=False,
+                                       codec=W3Codec(), compound=False)
         writer.add_document(**doc)
         if writer.memory >= limitmb * 2**20:
             segments.append(_finish(writer))
@@ -321,7 +346,7 @@ def _finish(writer: BulkSegmentWriter):
         writer._finish()
 
 
-def _worker(path: str, indexname: str, english_fields: list[str], limitmb: int,
+def _worker(path: str, indexname: str, limitmb: int,
             jobs, results) -> None:
     """A worker process: index the batches from ``jobs`` into segments of its own."""
     from whoosh.filedb.filestore import FileStorage
@@ -333,27 +358,26 @@ def _worker(path: str, indexname: str, english_fields: list[str], limitmb: int,
             while (batch := jobs.get()) is not None:
                 yield from batch
 
-        segments = write_into(ix, batches(), english_fields, limitmb=limitmb)
+        segments = write_into(ix, batches(), limitmb=limitmb)
         results.put(("ok", segments))
     except BaseException as exc:  # reported to the parent, which fails the build
         results.put(("error", f"{type(exc).__name__}: {exc}"))
 
 
-def write_segments(ix, documents: Iterable[dict], english_fields: Iterable[str], *,
+def write_segments(ix, documents: Iterable[dict], *,
                    procs: int, limitmb: int) -> list:
     """Write ``documents`` as new segments of the (locked, unwritten) index ``ix``.
 
     With ``procs`` > 1 the documents go in batches to that many worker processes; the
     segments' document order then depends on scheduling (the search results do not).
     """
-    english_fields = list(english_fields)
     if procs <= 1:
-        return write_into(ix, documents, english_fields, limitmb=limitmb)
+        return write_into(ix, documents, limitmb=limitmb)
     # spawn, not fork: the caller may hold database connections and threads
     ctx = multiprocessing.get_context("spawn")
     jobs, results = ctx.Queue(maxsize=2 * procs), ctx.Queue()
     workers = [ctx.Process(target=_worker, daemon=True,
-                           args=(ix.storage.folder, ix.indexname, english_fields, limitmb,
+                           args=(ix.storage.folder, ix.indexname, limitmb,
                                  jobs, results)) for _ in range(procs)]
     for w in workers:
         w.start()

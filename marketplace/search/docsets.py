@@ -37,6 +37,8 @@ from whoosh.codec.whoosh3 import W3LeafMatcher
 from whoosh.matching.wrappers import FilterMatcher
 from whoosh.query import And, AndNot, Or, Term
 
+from marketplace.search import dense
+
 MAX_TERMS = 4096
 _CACHE: weakref.WeakKeyDictionary = weakref.WeakKeyDictionary()
 
@@ -64,7 +66,16 @@ def bits_of(docnums: Iterable[int], size: int) -> int:
 
 def leaf_postings(leaf, fieldname: str, text, *, weights: bool = False):
     """Chunks of ``ids`` (or ``(ids, weights)``) of a term's postings in one segment
-    (local document numbers, deleted documents left out), a block at a time."""
+    (local document numbers, deleted documents left out), a block at a time, or all at once
+    from the segment's flat arrays (:mod:`dense`) when it has them for the term."""
+    flat = dense.postings(leaf, fieldname, text)
+    if flat is not None:
+        ids, ws = flat
+        if leaf.has_deletions():
+            pairs = [(d, w) for d, w in zip(ids, ws, strict=True) if not leaf.is_deleted(d)]
+            ids, ws = [d for d, _ in pairs], [w for _, w in pairs]
+        yield (ids, ws) if weights else ids
+        return
     try:
         m = leaf.postings(fieldname, text)
     except Exception:  # the term is not in this segment
@@ -265,8 +276,17 @@ def probe(leaf, fieldname: str, text, docnums: list[int]) -> dict[int, float]:
     contains it.  Only the posting blocks that can hold one of them are decoded, found by
     bisecting the cached block index: the cost no longer grows with the posting list (a
     ``skip_to`` walk reads every block header on the way)."""
-    entry = _block_index(leaf, fieldname, text)
     out: dict[int, float] = {}
+    flat = dense.postings(leaf, fieldname, text)
+    if flat is not None:
+        ids, ws = flat
+        n, j = len(ids), 0
+        for d in docnums:
+            j = bisect_left(ids, d, j)
+            if j < n and ids[j] == d:
+                out[d] = ws[j]
+        return out
+    entry = _block_index(leaf, fieldname, text)
     if entry is None or not docnums:
         return out
     m, a, b = entry

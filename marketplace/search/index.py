@@ -54,7 +54,7 @@ from whoosh.filedb.filestore import FileStorage
 
 from marketplace.faults import fault_point
 from marketplace.search import bulk
-from marketplace.search.schema import ENGLISH_FIELDS, SCHEMA_VERSION, build_schema
+from marketplace.search.schema import SCHEMA_VERSION, build_schema
 
 CURRENT = "current"
 GEN_PREFIX = "gen-"
@@ -183,8 +183,7 @@ def build_index(path: str, documents: Iterable[dict],
     try:
         ix = _storage(gen).create_index(build_schema(), indexname=INDEX_NAME)
         # the generation is private until the swap, so no index lock is needed
-        segments = bulk.write_segments(ix, counted(), ENGLISH_FIELDS, procs=procs,
-                                       limitmb=limitmb)
+        segments = bulk.write_segments(ix, counted(), procs=procs, limitmb=limitmb)
         bulk.commit_segments(ix, segments)
         ix.close()
         with open(os.path.join(gen, VERSION_FILE), "w", encoding="ascii") as f:

@@ -381,8 +381,20 @@ def _bm25_collect(searcher, subs: list[tuple[str, object]], allow,
 
 
 def _top(acc: dict[int, list], limit: int) -> list[int]:
-    """Document numbers of the ``limit`` best sums, best first (ties: lower number)."""
-    return heapq.nsmallest(limit, acc, key=lambda d: (-acc[d][0], d))
+    """Document numbers of the ``limit`` best sums, best first (ties: lower number).
+
+    The ``limit``-th best score is found among the bare floats first, so that only the
+    documents reaching it are sorted with a key (a key call per document is most of the
+    cost when tens of thousands of documents match)."""
+    if limit <= 0:
+        return []
+    if len(acc) > limit:
+        floor = heapq.nlargest(limit, [e[0] for e in acc.values()])[-1]
+        docs = [d for d, e in acc.items() if e[0] >= floor]
+    else:
+        docs = list(acc)
+    docs.sort(key=lambda d: (-acc[d][0], d))
+    return docs[:limit]
 
 
 def _text_search(searcher, subs: list[tuple[KeyTerm, Term]], allow, limit: int,

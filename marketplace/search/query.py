@@ -43,6 +43,7 @@ import math
 import re
 import unicodedata
 import weakref
+from bisect import bisect_right
 from dataclasses import dataclass, field
 
 from whoosh import highlight
@@ -70,6 +71,7 @@ from marketplace.search.schema import (
     SPELLING_FIELD,
     TEXT_FIELD_BOOSTS,
 )
+from marketplace.search.scoring import cached_lengths
 
 MAX_QUERY_CHARS = 200
 MIN_PREFIX = 2
@@ -406,14 +408,14 @@ def _direct_term(searcher, q, allow, page, pagelen):
     from whoosh.searching import Results
 
     from marketplace.search.docsets import doc_frequency
-    from marketplace.search.matching import _bm25_collect
+    from marketplace.search.matching import _bm25_collect, _top
 
     if type(q) is not Term or q.fieldname != SEARCH_TEXT_FIELD or q.boost != 1.0:
         return None
     if doc_frequency(searcher, q.fieldname, q.text) > DIRECT_TERM_MAX:
         return None
     acc = _bm25_collect(searcher, [(str(q.text), q)], allow)
-    top = heapq.nsmallest(page * pagelen, acc, key=lambda d: (-acc[d][0], d))
+    top = _top(acc, page * pagelen)
     return _Page(Results(searcher, q, [(acc[d][0], d) for d in top], docset=set(acc)),
                  page, pagelen)
 
@@ -452,10 +454,56 @@ def _direct_and(searcher, q, allow, page, pagelen):
                  page, pagelen)
 
 
+#: An OR of plain words (the relaxed search) is scored directly when its words' document
+#: frequencies add up to at most this many postings; beyond, Whoosh's block skipping wins.
+DIRECT_OR_MAX = 60_000
+
+
+def _direct_or(searcher, q, allow, page, pagelen):
+    """The page of an OR of plain words on the combined field with a coordination bonus
+    (``OrGroup.factory(scale)``, the relaxed search), summed from the words' postings
+    (:func:`matching._bm25_collect`) instead of Whoosh's tree of union matchers with a
+    ``CoordMatcher`` (several Python calls per posting and word).  The same scores as
+    Whoosh's: per segment, ``termcount`` is the number of the query's words the segment
+    has, and a document's BM25F sum ``s`` with ``n`` of them becomes
+    ``(s + (n - 1) / (termcount - scale) ** 2) * (termcount - 1) / termcount``.
+    ``None`` for other queries or when the words are too frequent (:data:`DIRECT_OR_MAX`)."""
+    from whoosh.searching import Results
+
+    from marketplace.search.docsets import doc_frequency, leaves
+    from marketplace.search.matching import _bm25_collect, _top
+
+    if type(q) is not Or or q.boost != 1.0 or not q.scale or q.minmatch or len(
+            q.subqueries) < 2 or not all(
+            type(t) is Term and t.fieldname == SEARCH_TEXT_FIELD and t.boost == 1.0
+            for t in q.subqueries):
+        return None
+    terms = list(dict.fromkeys((t.fieldname, t.text) for t in q.subqueries))
+    if len(terms) != len(q.subqueries) or sum(
+            doc_frequency(searcher, f, t) for f, t in terms) > DIRECT_OR_MAX:
+        return None
+    acc = _bm25_collect(searcher, [(str(t.text), t) for t in q.subqueries], allow)
+    scale = float(q.scale)
+    ends, counts = [], []  # per segment: its end, and how many of the words it has
+    for leaf, offset in leaves(searcher.reader()):
+        ends.append(offset + leaf.doc_count_all())
+        counts.append(sum(1 for term in terms if term in leaf))
+    for d, entry in acc.items():
+        count = counts[0] if len(counts) == 1 else counts[bisect_right(ends, d)]
+        entry[0] = ((entry[0] + (len(entry[1]) - 1) / (count - scale) ** 2)
+                    * ((count - 1) / count))
+    top = _top(acc, page * pagelen)
+    return _Page(Results(searcher, q, [(acc[d][0], d) for d in top], docset=set(acc)),
+                 page, pagelen)
+
+
 def _run(searcher, q, allow, page, pagelen):
     # no terms=True: recording the matched terms of every match costs a Python call per
     # posting, and the highlighter finds the query's terms without it
-    return _Page(searcher.search(q, limit=page * pagelen, filter=allow), page, pagelen)
+    collector = searcher.collector(limit=page * pagelen, filter=allow)
+    context = searcher.context(weighting=cached_lengths(searcher.weighting))
+    searcher.search_with_collector(q, collector, context=context)
+    return _Page(collector.results(), page, pagelen)
 
 
 def _bits_or_none(searcher, q) -> int | None:
@@ -571,7 +619,8 @@ def search(searcher, q: str, kind=None, filters: dict | None = None, page: int =
         if multi and (res is None or res.results.scored_length() == 0):
             relaxed_q, _ = parse_user_query(searcher.schema, text, conjunctive=False)
             if relaxed_q is not None:
-                res2 = _run(searcher, relaxed_q, allow, page, pagelen)
+                res2 = (_direct_or(searcher, relaxed_q, allow, page, pagelen)
+                        or _run(searcher, relaxed_q, allow, page, pagelen))
                 if res2.results.scored_length():
                     parsed, res, relaxed = relaxed_q, res2, True
         if res is None:

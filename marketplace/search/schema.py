@@ -74,10 +74,6 @@ TEXT_FIELD_BOOSTS = {
     "body": 1.0,
 }
 
-#: Fields analysed by :func:`analysis.english_analyzer` (full builds analyse them with
-#: :class:`bulk.FastEnglish`).
-ENGLISH_FIELDS = (*TEXT_FIELD_BOOSTS, "text")
-
 #: The search box's field: the text fields above in one posting list per word.
 SEARCH_TEXT_FIELD = "text"
 

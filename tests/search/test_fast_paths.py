@@ -12,7 +12,7 @@ import pytest
 from whoosh import scoring, sorting
 from whoosh.query import And, Or, Term
 
-from marketplace.search import docsets, matching
+from marketplace.search import dense, docsets, matching
 from marketplace.search.documents import organisation_document, tender_document
 from marketplace.search.index import apply_batch, build_index, open_index
 from marketplace.search.query import _closest, count_by_kind, parse_user_query, search
@@ -30,16 +30,23 @@ def _org(i, rng):
             "cpv_codes": [rng.choice(["45261000", "45000000", "45453000", "50720000"])]}
 
 
-@pytest.fixture(scope="module")
-def ix(tmp_path_factory):
+@pytest.fixture(scope="module", params=["blocks", "flat arrays"])
+def ix(tmp_path_factory, request):
+    """The index, read from Whoosh's posting blocks or, for terms in 64+ documents of the
+    first segment, from the flat arrays full builds write (``dense``)."""
     rng = random.Random(5)
     path = str(tmp_path_factory.mktemp("fast"))
     docs = [organisation_document(_org(i, rng)) for i in range(600)]
     docs += [tender_document({"id": i, "title": f"{rng.choice(WORDS)} works",
                               "description": " ".join(rng.choices(WORDS, k=12))})
              for i in range(150)]
-    build_index(path, docs, procs=1)
+    with pytest.MonkeyPatch.context() as mp:
+        mp.setattr(dense, "MIN_DF", 64 if request.param == "flat arrays" else 10**9)
+        build_index(path, docs, procs=1)
     ix = open_index(path)
+    with ix.searcher() as s:
+        flat = dense.postings(s.reader().leaf_readers()[0][0], "body", "gutter")
+        assert (flat is not None) == (request.param == "flat arrays")
     # a second segment, and deletions in the first one
     changed = [organisation_document(dict(_org(i, rng), description="gutter happy customers "
                                           + " ".join(rng.choices(WORDS, k=8))))
@@ -49,6 +56,7 @@ def ix(tmp_path_factory):
     with ix.searcher() as s:
         assert len(s.reader().leaf_readers()) == 2 and s.reader().has_deletions()
         assert s.doc_frequency("body", "gutter") > 300  # several 128-posting blocks
+    ix.flat_arrays = flat is not None
     return ix
 
 
@@ -67,6 +75,26 @@ def test_bitset_counts_equal_whoosh_facet_counts(ix, text):
         assert count_by_kind(s, q) == _facet_counts(s, q)
         allow = set(s.docs_for_query(Term("cpv", "4526")))
         assert count_by_kind(s, q, allow) == _facet_counts(s, q, allow)
+
+
+def test_flat_arrays_hold_the_blocks_postings(ix):
+    with ix.searcher() as s:
+        leaf = s.reader().leaf_readers()[0][0]
+        found = 0
+        for fieldname, text in leaf.all_terms():
+            flat = dense.postings(leaf, fieldname, text)
+            if flat is None:
+                continue
+            found += 1
+            m = leaf.postings(fieldname, text)  # live documents only
+            blocks = []
+            while m.is_active():
+                blocks.append((m.id(), m.weight()))
+                m.next()
+            assert [(d, w) for d, w in zip(*flat, strict=True)
+                    if not leaf.is_deleted(d)] == blocks
+            assert len(flat[0]) >= 64
+        assert (found > 20) if ix.flat_arrays else (found == 0)
 
 
 def test_term_bits_leave_out_deleted_documents(ix):
@@ -138,3 +166,63 @@ def test_highlight_found_through_a_rewritten_stem(ix):
         page = search(s, "happiness gutter")
         assert page.hits
         assert any("<mark>happy</mark>" in h.highlights.get("body", "") for h in page.hits)
+
+
+@pytest.mark.parametrize("text", ["gutter", "roof OR slate OR school", '"roof repair"',
+                                  "gutter roof", "asbes*"])
+def test_cached_length_scorer_equals_whoosh_bm25f(ix, text):
+    from marketplace.search.scoring import CachedLengthBM25F, cached_lengths
+
+    with ix.searcher() as s:
+        q, _ = parse_user_query(s.schema, text, conjunctive=False)
+        fast = cached_lengths(s.weighting)
+        assert type(fast) is CachedLengthBM25F and fast.B == s.weighting.B
+        for limit in (None, 10):  # 10: Whoosh skips blocks by their best possible score
+            expected = [(h.docnum, h.score) for h in s.search(q, limit=limit)]
+            collector = s.collector(limit=limit)
+            s.search_with_collector(q, collector, context=s.context(weighting=fast))
+            got = [(h.docnum, h.score) for h in collector.results()]
+            assert got == expected and got
+        leaf = s.leaf_searchers()[0][0]  # scorers are made per segment
+        scorer = fast.scorer(leaf, "text", "gutter")
+        assert scorer.dfl.__qualname__.startswith("CachedLengthBM25F")
+        assert [scorer.dfl(d) for d in range(50)] == [
+            leaf.doc_field_length(d, "text", 1) or 1 for d in range(50)]
+
+
+ORS = ["gutter happy", "roof slate tile", "happy nothingatall", "boiler nothingatall gutter",
+       "customers stone", "timber scaffold brick stone survey"]
+
+
+@pytest.mark.parametrize("text", ORS)
+@pytest.mark.parametrize("kind", [None, "organisation"])
+def test_direct_or_scores_and_orders_as_whoosh(ix, monkeypatch, text, kind):
+    from marketplace.search import query as query_mod
+
+    with ix.searcher() as s:
+        q, _ = parse_user_query(s.schema, text, conjunctive=False)
+        assert type(q) is Or and q.scale == 0.9
+        allow = query_mod._combined_filter(s, kind, None)
+        direct = query_mod._direct_or(s, q, allow, 1, 20)
+        got = [(h.docnum, round(h.score, 9)) for h in direct]
+        want = [(h.docnum, round(h.score, 9)) for h in s.search(q, limit=20, filter=allow)]
+        assert got == want and got
+        assert direct.results.scored_length() == len(want)
+        monkeypatch.setattr(query_mod, "DIRECT_OR_MAX", -1)
+        assert query_mod._direct_or(s, q, allow, 1, 20) is None
+
+
+def test_direct_or_counts_the_words_each_segment_has(ix):
+    # "happy" is only in the second segment: there a document with "gutter" alone gets the
+    # two-word coordination, in the first the one-word one (which zeroes every score)
+    from marketplace.search import query as query_mod
+
+    with ix.searcher() as s:
+        leaves = s.reader().leaf_readers()
+        assert ("text", "happi") not in leaves[0][0] and ("text", "happi") in leaves[1][0]
+        q, _ = parse_user_query(s.schema, "gutter happy", conjunctive=False)
+        page = query_mod._direct_or(s, q, None, 1, 1000)
+        first_end = leaves[1][1]
+        scores = {h.docnum: h.score for h in page}
+        assert {round(v, 9) for d, v in scores.items() if d < first_end} == {0.0}
+        assert all(v > 0 for d, v in scores.items() if d >= first_end)
