@@ -81,6 +81,8 @@ class FastAnalyzer:
                 type(f) is StopFilter and not f.renumber for f in items[1:]):
             raise ValueError(f"FastAnalyzer does not know the filters of {analyzer!r}")
         regex = items[0].expression
+        self._finditer = regex.finditer
+        self._renumbers = any(type(f) is StopFilter for f in items[1:])
         if regex.groups == 0:
             self._findall = regex.findall
         elif regex.pattern == r"\w+(\.?\w+)*":  # Whoosh's default: the same, without a group

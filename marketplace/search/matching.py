@@ -366,11 +366,15 @@ def _bm25_collect(searcher, subs: list[tuple[str, object]], allow,
                 if memo is not None:
                     memo[("post", id(leaf), fname, text)] = chunks
             for ids, tfs in chunks:
-                for d, tf in zip(ids, tfs, strict=True):
-                    g = d + offset
-                    if allow is not None and g not in allow:
-                        continue
-                    sc = boost * (num * tf / (tf + per_len[lens[d]]))
+                # scores first, in one comprehension; then one dict update per posting
+                if allow is None:
+                    scored = [(d + offset, boost * (num * tf / (tf + per_len[lens[d]])))
+                              for d, tf in zip(ids, tfs, strict=True)]
+                else:
+                    scored = [(g, boost * (num * tf / (tf + per_len[lens[d]])))
+                              for d, tf in zip(ids, tfs, strict=True)
+                              if (g := d + offset) in allow]
+                for g, sc in scored:
                     e = get(g)
                     if e is None:
                         acc[g] = [sc, {word}]

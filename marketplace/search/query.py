@@ -65,6 +65,7 @@ from whoosh.support.charset import accent_map
 
 from marketplace.search.analysis import CJK_RUN, analyze, cjk_analyzer
 from marketplace.search.docsets import bits_of, named_bits, query_bits
+from marketplace.search.highlighting import FastHighlighter
 from marketplace.search.schema import (
     KINDS,
     SEARCH_TEXT_FIELD,
@@ -642,8 +643,9 @@ def search(searcher, q: str, kind=None, filters: dict | None = None, page: int =
             counts_by_kind = {}
     probes = None
     if highlights:
-        results.fragmenter = highlight.ContextFragmenter(maxchars=200, surround=40)
-        results.formatter = MarkFormatter()
+        results.highlighter = FastHighlighter(
+            fragmenter=highlight.ContextFragmenter(maxchars=200, surround=40),
+            formatter=MarkFormatter())
         hl_q = _field_query(searcher, text, parsed, relaxed=relaxed, fallback=fallback)
         if hl_q is not None:
             results.q = hl_q  # scoring is done; the highlighter only reads its terms
