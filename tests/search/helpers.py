@@ -41,3 +41,11 @@ def build(path, orgs=ORGS, tenders=(), alliances=()):
     docs += [alliance_document(a) for a in alliances]
     build_index(str(path), docs, procs=1)
     return open_index(str(path))
+
+
+#: Words that trip analyzers up: stop words, case, accents, dotted forms, CJK, markup.
+AWKWARD_WORDS = (
+    "roof", "roofing", "Roofs", "the", "and", "of", "a", "Défense", "defence", "3.5", "e.g.",
+    "U.K.", "İstanbul", "straße", "naïve", "x", "tenders", "tendering", "投標", "公開投標",
+    "school", "schools", "repair", "repairs", "lead-work", "IT", "it's", "O'Neil", "42", "v2",
+    "__init__", "café", "ﬁle", "ǅemal", "Ωmega", "μg", "<b>", "&amp;")
