@@ -60,6 +60,8 @@ CURRENT = "current"
 GEN_PREFIX = "gen-"
 INDEX_NAME = "MAIN"
 VERSION_FILE = "guild-schema-version"
+#: Below this many documents a full build writes in the calling process.
+PARALLEL_MIN_DOCS = 20_000
 #: Version of an index written before versions were recorded.
 UNRECORDED_VERSION = 1
 
@@ -153,13 +155,14 @@ def refresh(ix, path: str):
 def build_index(path: str, documents: Iterable[dict],
                 progress: Callable[[int], None] | None = None, *,
                 procs: int | None = None, limitmb: int = 512,
-                keep_previous: bool = True) -> str:
+                keep_previous: bool = True, expected: int | None = None) -> str:
     """Build a full index from ``documents`` and swap it in atomically.
 
     ``documents`` yields dicts from :mod:`marketplace.search.documents`.
     ``progress(n)`` is called every 1000 documents and at the end.
     The segments are written by :mod:`bulk` in ``procs`` worker processes (default
-    ``min(2, cpu count)``; 1 writes in this process, with documents numbered in the order
+    ``min(2, cpu count)``, or 1 when ``expected`` documents are fewer than
+    :data:`PARALLEL_MIN_DOCS`; 1 writes in this process, with documents numbered in the order
     given), one segment per process, more if a process's postings outgrow ``limitmb``.
     Returns the new generation's folder.
     """
@@ -169,7 +172,9 @@ def build_index(path: str, documents: Iterable[dict],
     gen = os.path.join(path, gen_name)
     os.makedirs(gen)
     if procs is None:
-        procs = max(1, min(2, os.cpu_count() or 1))
+        # spawning workers costs about a second: not worth it for a small index
+        small = expected is not None and expected < PARALLEL_MIN_DOCS
+        procs = 1 if small else max(1, min(2, os.cpu_count() or 1))
     n = 0
 
     def counted() -> Iterable[dict]:

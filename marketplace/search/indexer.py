@@ -42,6 +42,7 @@ from sqlalchemy import func, select
 from marketplace.extensions import db
 from marketplace.faults import fault_point
 from marketplace.models import SearchOutbox
+from marketplace.search.schema import KINDS
 
 log = logging.getLogger(__name__)
 
@@ -398,7 +399,8 @@ def _rebuild_locked(path: str, progress: Callable[[int], None] | None = None, *,
 
     with _own_session(), _reading():
         state = outbox_state_now()
-        build_index(path, docs(), progress, procs=procs)
+        expected = sum(sources.count_public(k) for k in KINDS)
+        build_index(path, docs(), progress, procs=procs, expected=expected)
     write_state(path, state)
     return count, state
 

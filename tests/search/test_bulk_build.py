@@ -213,3 +213,12 @@ def test_only_the_cjk_and_comma_fields_are_indexed_the_slow_way(tmp_path):
     assert sorted(writer._fast) == ["body", "capabilities", "cpv", "cpv_labels", "spell",
                                     "summary", "text", "title"]
     writer.cancel()
+
+
+def test_small_builds_stay_in_process(tmp_path, monkeypatch):
+    monkeypatch.setattr(sindex, "PARALLEL_MIN_DOCS", 1000)
+    docs = _documents(1200, seed=9)
+    small = sindex.build_index(str(tmp_path / "s"), docs, expected=999)
+    large = sindex.build_index(str(tmp_path / "l"), docs, expected=1000)
+    assert len(FileStorage(small).open_index(sindex.INDEX_NAME)._segments()) == 1
+    assert len(FileStorage(large).open_index(sindex.INDEX_NAME)._segments()) == 2
