@@ -43,7 +43,6 @@ import math
 import re
 import unicodedata
 import weakref
-from bisect import bisect_right
 from dataclasses import dataclass, field
 
 from whoosh import highlight
@@ -397,27 +396,77 @@ class _Page:
 DIRECT_AND_MAX = 5000
 #: A single plain word is scored directly from its posting blocks (:func:`_direct_term`)
 #: when it occurs in at most this many documents.
-DIRECT_TERM_MAX = 10_000
+DIRECT_TERM_MAX = 60_000
+
+
+def _scored_postings(searcher, q, allow) -> list[tuple[object, int, list, list]]:
+    """``[(segment reader, offset, document numbers, BM25F scores)]`` of a plain term's
+    postings (flat arrays where the segment has them, else a block at a time), with the
+    field lengths in memory and one comprehension per chunk.  Scores are matching's
+    ``_bm25_collect`` formula (Whoosh's BM25F); documents outside ``allow`` are left out."""
+    from marketplace.search.docsets import (
+        doc_frequency,
+        field_length_bytes,
+        leaf_postings,
+        leaves,
+    )
+    from marketplace.search.matching import _LENGTH_OF_BYTE
+
+    fname, text, boost = q.fieldname, q.text, float(q.boost)
+    out = []
+    if not doc_frequency(searcher, fname, text):
+        return out
+    w = searcher.weighting
+    b_, k1 = float(getattr(w, "B", 0.75)), float(getattr(w, "K1", 1.2))
+    num = searcher.idf(fname, text) * (k1 + 1)
+    avgfl = searcher.avg_field_length(fname) or 1
+    per_len = [k1 * (1 - b_) + k1 * b_ * fl / avgfl for fl in _LENGTH_OF_BYTE]
+    for leaf, offset in leaves(searcher.reader()):
+        lens = field_length_bytes(leaf, fname)
+        docs: list[int] = []
+        scores: list[float] = []
+        for ids, tfs in leaf_postings(leaf, fname, text, weights=True):
+            scores += [boost * (num * tf / (tf + per_len[lens[d]]))
+                       for d, tf in zip(ids, tfs, strict=True)]
+            docs += [d + offset for d in ids] if offset else ids
+        if allow is not None:
+            keep = [i for i, d in enumerate(docs) if d in allow]
+            docs, scores = [docs[i] for i in keep], [scores[i] for i in keep]
+        out.append((leaf, offset, docs, scores))
+    return out
+
+
+def _best(docs: list[int], scores: list[float], limit: int) -> list[tuple[float, int]]:
+    """``(score, document)`` of the ``limit`` best, by score then document number; only the
+    documents reaching the ``limit``-th score are sorted with a key."""
+    order = list(range(len(docs)))
+    if len(order) > limit:
+        floor = heapq.nlargest(limit, scores)[-1]
+        order = [i for i, sc in enumerate(scores) if sc >= floor]
+    order.sort(key=lambda i: (-scores[i], docs[i]))
+    return [(scores[i], docs[i]) for i in order[:limit]]
 
 
 def _direct_term(searcher, q, allow, page, pagelen):
-    """The page of one plain word on the combined field, scored a posting block at a time
-    with the field lengths in memory (matching's ``_bm25_collect``): Whoosh scores such a
-    word posting by posting, reading each document's length from disk (about 40 ms for a
-    word in 30,000 of 100,000 documents).  Same BM25F scores and order as Whoosh's search;
-    ``None`` for other queries."""
+    """The page of one plain word on the combined field, scored by
+    :func:`_scored_postings`: Whoosh scores such a word posting by posting, reading each
+    document's length from disk.  Same BM25F scores and order (score, then document
+    number) as Whoosh's search; ``None`` for other queries or words in more than
+    :data:`DIRECT_TERM_MAX` documents."""
     from whoosh.searching import Results
 
     from marketplace.search.docsets import doc_frequency
-    from marketplace.search.matching import _bm25_collect, _top
 
     if type(q) is not Term or q.fieldname != SEARCH_TEXT_FIELD or q.boost != 1.0:
         return None
     if doc_frequency(searcher, q.fieldname, q.text) > DIRECT_TERM_MAX:
         return None
-    acc = _bm25_collect(searcher, [(str(q.text), q)], allow)
-    top = _top(acc, page * pagelen)
-    return _Page(Results(searcher, q, [(acc[d][0], d) for d in top], docset=set(acc)),
+    docs: list[int] = []
+    scores: list[float] = []
+    for _, _, d, sc in _scored_postings(searcher, q, allow):
+        docs += d
+        scores += sc
+    return _Page(Results(searcher, q, _best(docs, scores, page * pagelen), docset=set(docs)),
                  page, pagelen)
 
 
@@ -462,17 +511,18 @@ DIRECT_OR_MAX = 60_000
 
 def _direct_or(searcher, q, allow, page, pagelen):
     """The page of an OR of plain words on the combined field with a coordination bonus
-    (``OrGroup.factory(scale)``, the relaxed search), summed from the words' postings
-    (:func:`matching._bm25_collect`) instead of Whoosh's tree of union matchers with a
+    (``OrGroup.factory(scale)``, the relaxed search), summed from the words' scored
+    postings (:func:`_scored_postings`) instead of Whoosh's tree of union matchers with a
     ``CoordMatcher`` (several Python calls per posting and word).  The same scores as
     Whoosh's: per segment, ``termcount`` is the number of the query's words the segment
     has, and a document's BM25F sum ``s`` with ``n`` of them becomes
     ``(s + (n - 1) / (termcount - scale) ** 2) * (termcount - 1) / termcount``.
     ``None`` for other queries or when the words are too frequent (:data:`DIRECT_OR_MAX`)."""
+    from collections import Counter
+
     from whoosh.searching import Results
 
-    from marketplace.search.docsets import doc_frequency, leaves
-    from marketplace.search.matching import _bm25_collect, _top
+    from marketplace.search.docsets import doc_frequency
 
     if type(q) is not Or or q.boost != 1.0 or not q.scale or q.minmatch or len(
             q.subqueries) < 2 or not all(
@@ -483,19 +533,31 @@ def _direct_or(searcher, q, allow, page, pagelen):
     if len(terms) != len(q.subqueries) or sum(
             doc_frequency(searcher, f, t) for f, t in terms) > DIRECT_OR_MAX:
         return None
-    acc = _bm25_collect(searcher, [(str(t.text), t) for t in q.subqueries], allow)
     scale = float(q.scale)
-    ends, counts = [], []  # per segment: its end, and how many of the words it has
-    for leaf, offset in leaves(searcher.reader()):
-        ends.append(offset + leaf.doc_count_all())
-        counts.append(sum(1 for term in terms if term in leaf))
-    for d, entry in acc.items():
-        count = counts[0] if len(counts) == 1 else counts[bisect_right(ends, d)]
-        entry[0] = ((entry[0] + (len(entry[1]) - 1) / (count - scale) ** 2)
-                    * ((count - 1) / count))
-    top = _top(acc, page * pagelen)
-    return _Page(Results(searcher, q, [(acc[d][0], d) for d in top], docset=set(acc)),
-                 page, pagelen)
+    per_segment: dict[int, list] = {}  # offset -> [leaf, [(docs, scores) per word]]
+    for t in q.subqueries:
+        for leaf, offset, docs, scores in _scored_postings(searcher, t, allow):
+            per_segment.setdefault(offset, [leaf, []])[1].append((docs, scores))
+    all_docs: list[int] = []
+    all_scores: list[float] = []
+    for leaf, words in per_segment.values():
+        if not any(docs for docs, _ in words):
+            continue
+        termcount = sum(1 for term in terms if term in leaf)
+        words.sort(key=lambda w: -len(w[0]))  # the longest list goes into the dict in C
+        sums = dict(zip(*words[0], strict=True))
+        counts = Counter(words[0][0])
+        for docs, scores in words[1:]:
+            get = sums.get
+            for d, sc in zip(docs, scores, strict=True):
+                sums[d] = get(d, 0.0) + sc
+            counts.update(docs)
+        bonus = 1.0 / (termcount - scale) ** 2
+        factor = (termcount - 1) / termcount
+        all_docs += sums
+        all_scores += [(sc + (counts[d] - 1) * bonus) * factor for d, sc in sums.items()]
+    top = _best(all_docs, all_scores, page * pagelen)
+    return _Page(Results(searcher, q, top, docset=set(all_docs)), page, pagelen)
 
 
 def _run(searcher, q, allow, page, pagelen):
