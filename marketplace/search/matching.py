@@ -331,23 +331,42 @@ def _text_query(terms: list[KeyTerm], searcher, idf_power: float = 0.0,
     return subs
 
 
+class Collected:
+    """BM25F sums per document (``scores``) and, on demand, the words behind each sum."""
+
+    __slots__ = ("_docs", "_sets", "scores")
+
+    def __init__(self) -> None:
+        self.scores: dict[int, float] = {}
+        self._docs: dict[str, list] = {}  # word -> its lists of document numbers
+        self._sets: dict[str, set[int]] = {}
+
+    def words(self, docnum: int) -> set[str]:
+        """The words (of the ``subs`` given to :func:`_bm25_collect`) ``docnum`` matched."""
+        if len(self._sets) != len(self._docs):
+            self._sets = {w: set().union(*lists) for w, lists in self._docs.items()}
+        return {w for w, docs in self._sets.items() if docnum in docs}
+
+
 def _bm25_collect(searcher, subs: list[tuple[str, object]], allow,
-                  memo: dict | None = None) -> dict[int, list]:
+                  memo: dict | None = None) -> Collected:
     """BM25F over the postings of ``subs`` (``(word, Term)`` pairs), summed per document.
 
-    Returns ``{docnum: [score, {words}]}`` for the documents in ``allow`` (all when
-    ``None``).  The same sum as Whoosh's OR query under ``scoring.BM25F`` (``boost * idf *
-    tf * (K1 + 1) / (tf + K1 * (1 - B + B * length / average length))``), but computed a
-    posting block at a time in one loop: Whoosh walks a tree of union matchers with several
-    Python calls per posting and per term, which at 100,000 documents cost seconds per
-    tender.  Only the short posting lists of rare terms should be given here.  ``memo``
-    (one per tender) keeps the decoded postings for the search after query expansion,
-    which repeats the first search's terms.
+    Returns the sums of the documents in ``allow`` (all when ``None``) and their matched
+    words.  The same sum as Whoosh's OR query under ``scoring.BM25F`` (``boost * idf * tf *
+    (K1 + 1) / (tf + K1 * (1 - B + B * length / average length))``), but computed a posting
+    chunk at a time: scores in one comprehension, the first term's into the dict in C, the
+    others added in ``subs`` order (so every sum is added up in the same order as before).
+    Whoosh walks a tree of union matchers with several Python calls per posting and per
+    term, which at 100,000 documents cost seconds per tender.  Only the short posting lists
+    of rare terms should be given here.  ``memo`` (one per tender) keeps the decoded
+    postings for the search after query expansion, which repeats the first search's terms.
     """
     w = searcher.weighting
     b_, k1 = float(getattr(w, "B", 0.75)), float(getattr(w, "K1", 1.2))
-    acc: dict[int, list] = {}
-    get = acc.get
+    out = Collected()
+    scores = out.scores
+    get = scores.get
     parts = docsets.leaves(searcher.reader())
     for word, q in subs:
         fname, text, boost = q.fieldname, q.text, float(q.boost)
@@ -358,6 +377,7 @@ def _bm25_collect(searcher, subs: list[tuple[str, object]], allow,
         num = idf * (k1 + 1)
         base = k1 * (1 - b_)
         per_len = [base + k1 * b_ * fl / avgfl for fl in _LENGTH_OF_BYTE]
+        first = not scores  # a term's own postings never repeat a document
         for leaf, offset in parts:
             lens = docsets.field_length_bytes(leaf, fname)
             chunks = None if memo is None else memo.get(("post", id(leaf), fname, text))
@@ -366,25 +386,22 @@ def _bm25_collect(searcher, subs: list[tuple[str, object]], allow,
                 if memo is not None:
                     memo[("post", id(leaf), fname, text)] = chunks
             for ids, tfs in chunks:
-                # scores first, in one comprehension; then one dict update per posting
-                if allow is None:
-                    scored = [(d + offset, boost * (num * tf / (tf + per_len[lens[d]])))
-                              for d, tf in zip(ids, tfs, strict=True)]
+                if allow is not None:
+                    keep = [i for i, d in enumerate(ids) if d + offset in allow]
+                    ids, tfs = [ids[i] for i in keep], [tfs[i] for i in keep]
+                scored = [boost * (num * tf / (tf + per_len[lens[d]]))
+                          for d, tf in zip(ids, tfs, strict=True)]
+                gids = [d + offset for d in ids] if offset else list(ids)
+                if first:
+                    scores.update(zip(gids, scored, strict=True))
                 else:
-                    scored = [(g, boost * (num * tf / (tf + per_len[lens[d]])))
-                              for d, tf in zip(ids, tfs, strict=True)
-                              if (g := d + offset) in allow]
-                for g, sc in scored:
-                    e = get(g)
-                    if e is None:
-                        acc[g] = [sc, {word}]
-                    else:
-                        e[0] += sc
-                        e[1].add(word)
-    return acc
+                    for g, sc in zip(gids, scored, strict=True):
+                        scores[g] = get(g, 0.0) + sc
+                out._docs.setdefault(word, []).append(gids)
+    return out
 
 
-def _top(acc: dict[int, list], limit: int) -> list[int]:
+def _top(scores: dict[int, float], limit: int) -> list[int]:
     """Document numbers of the ``limit`` best sums, best first (ties: lower number).
 
     The ``limit``-th best score is found among the bare floats first, so that only the
@@ -392,12 +409,12 @@ def _top(acc: dict[int, list], limit: int) -> list[int]:
     cost when tens of thousands of documents match)."""
     if limit <= 0:
         return []
-    if len(acc) > limit:
-        floor = heapq.nlargest(limit, [e[0] for e in acc.values()])[-1]
-        docs = [d for d, e in acc.items() if e[0] >= floor]
+    if len(scores) > limit:
+        floor = heapq.nlargest(limit, scores.values())[-1]
+        docs = [d for d, sc in scores.items() if sc >= floor]
     else:
-        docs = list(acc)
-    docs.sort(key=lambda d: (-acc[d][0], d))
+        docs = list(scores)
+    docs.sort(key=lambda d: (-scores[d], d))
     return docs[:limit]
 
 
@@ -424,9 +441,8 @@ def _text_search(searcher, subs: list[tuple[KeyTerm, Term]], allow, limit: int,
         return []
     acc = _bm25_collect(searcher, [(k.word, q) for k, q in rare], allow, memo)
     docs: dict[int, list] = {}
-    for d in _top(acc, limit):
-        score, words = acc[d]
-        docs[d] = [score, _stored(searcher, d), set(words)]
+    for d in _top(acc.scores, limit):
+        docs[d] = [acc.scores[d], _stored(searcher, d), acc.words(d)]
     if freq and docs:
         _score_on(searcher, docs, freq, memo)
     out = [(d, v[0], v[1], v[2]) for d, v in docs.items()]
@@ -710,7 +726,7 @@ def match_tender(searcher, tender: dict, *, kinds=("organisation", "alliance"),
                  if len(p) >= 3 and w >= weights.min_prefix_weight]
     if cpv_terms:
         acc = _bm25_collect(searcher, [("", q) for q in cpv_terms], allow)
-        for d in _top(acc, candidate_limit):
+        for d in _top(acc.scores, candidate_limit):
             if d not in cands:
                 cands[d] = _stored(searcher, d)
 
@@ -832,7 +848,7 @@ def tenders_for(searcher, organisation: dict, *, top: int = 20, statuses=("open"
     cpv_terms = [Term("cpv", p) for p in profile.cpv_weights if len(p) >= 3]
     if cpv_terms:
         acc = _bm25_collect(searcher, [("", q) for q in cpv_terms], allow)
-        for d in _top(acc, candidate_limit):
+        for d in _top(acc.scores, candidate_limit):
             if d not in cands:
                 cands[d] = _stored(searcher, d)
 

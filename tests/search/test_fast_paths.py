@@ -131,9 +131,11 @@ def test_bm25_collect_equals_whoosh_or_query(ix):
         acc = matching._bm25_collect(s, [(t.text, t) for t in terms], allow)
         whoosh = {h.docnum: h.score for h in s.search(Or(terms), limit=None, filter=allow,
                                                       optimize=False)}
-        assert set(acc) == set(whoosh)
-        for d, (score, _) in acc.items():
+        assert set(acc.scores) == set(whoosh)
+        for d, score in acc.scores.items():
             assert score == pytest.approx(whoosh[d], rel=1e-9)
+            assert acc.words(d) == {t.text for t in terms
+                                    if d in set(s.docs_for_query(t)) and d in allow}
 
 
 def test_probing_frequent_terms_equals_whoosh_scores(ix):
