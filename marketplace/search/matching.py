@@ -368,6 +368,8 @@ def _bm25_collect(searcher, subs: list[tuple[str, object]], allow,
     scores = out.scores
     get = scores.get
     parts = docsets.leaves(searcher.reader())
+    if allow is not None and len(allow) >= searcher.doc_count_all():
+        allow = None  # it holds every document number: nothing to filter
     for word, q in subs:
         fname, text, boost = q.fieldname, q.text, float(q.boost)
         if not docsets.doc_frequency(searcher, fname, text):

@@ -228,3 +228,13 @@ def test_direct_or_counts_the_words_each_segment_has(ix):
         scores = {h.docnum: h.score for h in page}
         assert {round(v, 9) for d, v in scores.items() if d < first_end} == {0.0}
         assert all(v > 0 for d, v in scores.items() if d >= first_end)
+
+
+def test_bm25_collect_with_every_document_allowed_filters_nothing(ix):
+    with ix.searcher() as s:
+        terms = [("gutter", Term("body", "gutter")), ("slate", Term("body", "slate"))]
+        everything = set(range(s.doc_count_all()))
+        assert matching._bm25_collect(s, terms, everything).scores == \
+            matching._bm25_collect(s, terms, None).scores
+        some = set(range(0, s.doc_count_all(), 2))
+        assert set(matching._bm25_collect(s, terms, some).scores) <= some
