@@ -58,6 +58,8 @@ POLL = 1.0
 
 _MISSING = object()
 _SMALL_FREQS = [pack_uint(i) for i in range(256)]
+_ONE = pack_uint(1)  # Positions.encode: the count, then the pickled position deltas
+_ONE_LEN = len(_ONE)
 
 
 class FastAnalyzer:
@@ -146,6 +148,7 @@ class BulkSegmentWriter(SegmentWriter):
         self._posts: dict[str, dict[bytes, list]] = {}
         # fieldname -> field length per document (as the codec reads it back), from docbase
         self._lengths: dict[str, array] = {}
+        self._single_position: dict[int, bytes] = {}  # position -> pickled [position]
         self.memory = 0  # estimated bytes held, see POSTING_BYTES
 
     def _finish(self) -> None:
@@ -179,17 +182,27 @@ class BulkSegmentWriter(SegmentWriter):
                 poses[term] = [i]
             else:
                 p.append(i)
-        encode = field.format.encode
+        encode, single = field.format.encode, self._single_position
+        positions = type(field.format) is formats.Positions
         for term, p in poses.items():
             entry = posts.get(term)
             if entry is None:
                 entry = posts[term] = (array("I"), array("I"), [])
             entry[0].append(docnum)
             entry[1].append(len(p))
-            entry[2].append(encode(p))
+            if positions and len(p) == 1:
+                # most words occur once: the pickled [position] is cached, and the
+                # concatenation makes a new bytes object each time, as encode() does (the
+                # block pickle would refer back to a shared one instead of repeating it)
+                tail = single.get(p[0])
+                if tail is None:
+                    tail = single[p[0]] = encode(p)[_ONE_LEN:]
+                entry[2].append(_ONE + tail)
+            else:
+                entry[2].append(encode(p))
         return len(terms), 3 * len(poses)  # positions cost about two postings more each
 
-    def _add_items(self, name: str, field, value, boost: float, docnum: int) -> tuple[int, int]:
+    def _add_items(self, name: str, field, value, docnum: int) -> tuple[int, int]:
         """Index any field through its own ``index``; return (field length, postings)."""
         posts = self._posts.setdefault(name, {})
         length = count = 0
@@ -200,7 +213,7 @@ class BulkSegmentWriter(SegmentWriter):
             if entry is None:
                 entry = posts[tbytes] = (array("I"), array("d"), [])
             entry[0].append(docnum)
-            entry[1].append(weight * boost)
+            entry[1].append(weight)
             entry[2].append(vbytes)
         return (length if field.scorable else 0), count
 
@@ -209,7 +222,9 @@ class BulkSegmentWriter(SegmentWriter):
         schema, perdocwriter, docnum = self.schema, self.perdocwriter, self.docnum
         names = sorted(n for n in fields if not n.startswith("_"))
         self._check_fields(schema, names)
-        docboost = self._doc_boost(fields)
+        if any(n.endswith("_boost") for n in fields if n.startswith("_")):
+            # weights are derived from frequencies when the segment is written
+            raise ValueError("BulkSegmentWriter does not take index-time boosts")
         perdocwriter.start_doc(docnum)
         postings = 0
         for name in names:
@@ -219,11 +234,10 @@ class BulkSegmentWriter(SegmentWriter):
             field = schema[name]
             length = 0
             if field.indexed:
-                boost = self._field_boost(fields, name, docboost)
-                if name in self._fast and isinstance(value, str) and boost == 1.0:
+                if name in self._fast and isinstance(value, str):
                     length, count = self._add_text(name, field, value, docnum)
                 else:
-                    length, count = self._add_items(name, field, value, boost, docnum)
+                    length, count = self._add_items(name, field, value, docnum)
                 postings += count
                 if field.scorable:
                     lengths = self._lengths.setdefault(name, array("I"))

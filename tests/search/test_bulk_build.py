@@ -158,6 +158,13 @@ def test_worker_processes_build_the_same_index(tmp_path):
     assert not os.path.exists(os.path.join(two, f"{sindex.INDEX_NAME}.tmp"))
 
 
+def test_index_time_boosts_are_refused(tmp_path):
+    docs = _documents(3)
+    docs[1] = dict(docs[1], _title_boost=2.0)
+    with pytest.raises(ValueError, match="boosts"):
+        sindex.build_index(str(tmp_path), docs, procs=1)
+
+
 def test_a_failing_worker_fails_the_build_and_keeps_the_current_index(tmp_path):
     sindex.build_index(str(tmp_path), _documents(5), procs=1)
     docs = _documents(1200, seed=7)
