@@ -17,14 +17,17 @@ the route:
 * the postings of frequent terms are also written as flat arrays (:mod:`dense`), which the
   search reads instead of decoding hundreds of blocks.
 
-The segment it writes is byte for byte the one Whoosh writes for the same documents
-(``tests/search/test_bulk_build.py`` compares the terms and postings files and the stored
-fields of both).  It is for new segments only: the outbox indexer's small updates keep using
-Whoosh's writer (:func:`index.apply_batch`).
+The segment it writes is byte for byte the one Whoosh writes for the same documents, plus
+the flat-arrays file (``tests/search/test_bulk_build.py`` compares every file of both).
+Index-time boosts are refused (weights are derived from frequencies).  It is for new
+segments only: the outbox indexer's small updates keep using Whoosh's writer
+(:func:`index.apply_batch`).
 
 :func:`write_segments` runs the build in ``procs`` worker processes (one segment each, more
 if a worker's postings outgrow ``limitmb``) fed with batches of documents by the calling
-process, which stays free to read them from the database.
+process, which stays free to read them from the database.  The workers are spawned, not
+forked (the caller may hold database connections and threads), so a script that builds a
+large index must guard its top level with ``if __name__ == "__main__"``.
 """
 
 from __future__ import annotations
@@ -51,7 +54,7 @@ from marketplace.search import dense
 #: Documents per batch sent to a worker process.
 BATCH = 500
 #: Bytes of memory a posting costs in :class:`BulkSegmentWriter` (arrays and list slots), for
-#: the ``limitmb`` estimate; positional values are counted by their length on top.
+#: the ``limitmb`` estimate; a posting with positions counts as three.
 POSTING_BYTES = 24
 #: Seconds the parent waits for a worker before checking that it is still alive.
 POLL = 1.0
