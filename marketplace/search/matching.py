@@ -331,6 +331,18 @@ def _text_query(terms: list[KeyTerm], searcher, idf_power: float = 0.0,
     return subs
 
 
+def bm25_term(searcher, fname: str, text) -> tuple[float, list[float]]:
+    """``(num, per_len)`` of a term under the searcher's BM25F: a posting with frequency
+    ``tf`` in a document whose length byte is ``b`` scores ``num * tf / (tf + per_len[b])``
+    (times the query boost)."""
+    w = searcher.weighting
+    b_, k1 = float(getattr(w, "B", 0.75)), float(getattr(w, "K1", 1.2))
+    avgfl = searcher.avg_field_length(fname) or 1
+    base = k1 * (1 - b_)
+    return (searcher.idf(fname, text) * (k1 + 1),
+            [base + k1 * b_ * fl / avgfl for fl in _LENGTH_OF_BYTE])
+
+
 class Collected:
     """BM25F sums per document (``scores``) and, on demand, the words behind each sum."""
 
@@ -362,8 +374,6 @@ def _bm25_collect(searcher, subs: list[tuple[str, object]], allow,
     of rare terms should be given here.  ``memo`` (one per tender) keeps the decoded
     postings for the search after query expansion, which repeats the first search's terms.
     """
-    w = searcher.weighting
-    b_, k1 = float(getattr(w, "B", 0.75)), float(getattr(w, "K1", 1.2))
     out = Collected()
     scores = out.scores
     get = scores.get
@@ -374,11 +384,7 @@ def _bm25_collect(searcher, subs: list[tuple[str, object]], allow,
         fname, text, boost = q.fieldname, q.text, float(q.boost)
         if not docsets.doc_frequency(searcher, fname, text):
             continue
-        idf = searcher.idf(fname, text)
-        avgfl = searcher.avg_field_length(fname) or 1
-        num = idf * (k1 + 1)
-        base = k1 * (1 - b_)
-        per_len = [base + k1 * b_ * fl / avgfl for fl in _LENGTH_OF_BYTE]
+        num, per_len = bm25_term(searcher, fname, text)
         first = not scores  # a term's own postings never repeat a document
         for leaf, offset in parts:
             lens = docsets.field_length_bytes(leaf, fname)

@@ -410,17 +410,13 @@ def _scored_postings(searcher, q, allow) -> list[tuple[object, int, list, list]]
         leaf_postings,
         leaves,
     )
-    from marketplace.search.matching import _LENGTH_OF_BYTE
+    from marketplace.search.matching import bm25_term
 
     fname, text, boost = q.fieldname, q.text, float(q.boost)
     out = []
     if not doc_frequency(searcher, fname, text):
         return out
-    w = searcher.weighting
-    b_, k1 = float(getattr(w, "B", 0.75)), float(getattr(w, "K1", 1.2))
-    num = searcher.idf(fname, text) * (k1 + 1)
-    avgfl = searcher.avg_field_length(fname) or 1
-    per_len = [k1 * (1 - b_) + k1 * b_ * fl / avgfl for fl in _LENGTH_OF_BYTE]
+    num, per_len = bm25_term(searcher, fname, text)
     for leaf, offset in leaves(searcher.reader()):
         lens = field_length_bytes(leaf, fname)
         docs: list[int] = []
